@@ -1,0 +1,47 @@
+/* base/abl.c - error-message filling and the assertion handler.
+ * Nothing here exits except abl_assert_fail, which is for programmer bugs. */
+#include "abl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+abl_status abl_fail(abl_err *err, abl_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+abl_status abl_wrap(abl_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return ABL_E_ARG;
+    char prefix[256], old[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    return err->code;
+}
+
+const char *abl_status_name(abl_status s)
+{
+    static const char *names[] = {"ok", "argument", "io", "format", "shape", "unsupported",
+                                  "out of memory", "numeric", "interrupted", "state", "device"};
+    return (unsigned)s < ABL_ARRAY_LEN(names) ? names[s] : "unknown";
+}
+
+void abl_assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "%s:%d: internal error: assertion '%s' failed\n", file, line, expr);
+    abort();
+}

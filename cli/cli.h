@@ -1,0 +1,44 @@
+/* cli/cli.h - one function per subcommand, called by ablate.c (the only file that exits).
+ * Each returns the process exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted. */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+
+#include "../base/abl.h"
+
+#define ABLATE_VERSION "0.1.0"
+#define DEFAULT_MODEL_DIR "models/smollm2-135m-instruct"
+
+int cli_run(int argc, char **argv);      /* the study (default subcommand) */
+int cli_eval(int argc, char **argv);
+int cli_generate(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+int cli_lens(int argc, char **argv);
+int cli_prune(int argc, char **argv);
+int cli_theory(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+
+/* ---- shared flag helpers (cli/cli_util.c) ------------------------------------------------ */
+
+/* Print "ablate CMD: MESSAGE" to stderr (one line). */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print an abl_err as one line: "ablate CMD: <msg>". Returns the exit status for it (1). */
+int cli_report(const char *cmd, const abl_err *err);
+
+/* Parse a decimal integer in [lo, hi] for flag; prints a one-line error and returns false on
+ * junk, overflow or out-of-range values. */
+bool cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
+/* Parse a finite double in [lo, hi]. */
+bool cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+
+/* For "--flag VALUE" / "--flag=VALUE": when argv[*i] is flag, sets *val, advances *i, returns
+ * true. A missing value prints an error and sets *val = NULL (caller returns 2). */
+bool cli_flag(const char *cmd, int argc, char **argv, int *i, const char *flag, const char **val);
+
+/* Set by the SIGINT handler installed by ablate.c; long loops poll it and stop cleanly. */
+extern volatile int cli_interrupted;
+
+#endif

@@ -1,0 +1,82 @@
+/* cli/cli_util.c - flag parsing and one-line error printing shared by the subcommands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile int cli_interrupted = 0;
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ablate %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_report(const char *cmd, const abl_err *err)
+{
+    fprintf(stderr, "ablate %s: %s\n", cmd, err->msg[0] ? err->msg : abl_status_name(err->code));
+    return err->code == ABL_E_INTERRUPTED ? 130 : err->code == ABL_E_ARG ? 2 : 1;
+}
+
+bool cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno == ERANGE) {
+        cli_error(cmd, "%s: expected an integer, found '%s'", flag, s ? s : "");
+        return false;
+    }
+    if (v < lo || v > hi) {
+        cli_error(cmd, "%s: %ld is out of range [%ld, %ld]", flag, v, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || errno == ERANGE || !isfinite(v)) {
+        cli_error(cmd, "%s: expected a number, found '%s'", flag, s ? s : "");
+        return false;
+    }
+    if (v < lo || v > hi) {
+        cli_error(cmd, "%s: %g is out of range [%g, %g]", flag, v, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_flag(const char *cmd, int argc, char **argv, int *i, const char *flag, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(flag);
+    if (strncmp(a, flag, n) != 0)
+        return false;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return true;
+    }
+    if (a[n] != 0)
+        return false;
+    if (*i + 1 >= argc) {
+        cli_error(cmd, "%s needs a value", flag);
+        *val = NULL;
+        return true;
+    }
+    *val = argv[++*i];
+    return true;
+}

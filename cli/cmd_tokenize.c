@@ -1,0 +1,17 @@
+/* cli/cmd_tokenize.c - `ablate tokenize`: not built yet (placeholder until its issue lands).
+ * Says so in one line and fails; never prints made-up output. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_tokenize(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: ablate tokenize [options]\n`ablate tokenize` is not built yet.\n");
+            return 0;
+        }
+    cli_error("tokenize", "this subcommand is not built yet");
+    return 1;
+}

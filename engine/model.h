@@ -1,0 +1,99 @@
+/* engine/model.h - a llama-style transformer loaded from a Hugging Face folder and run by our
+ * kernels on packed "prefix + branches" batches, with a run plan (skips, resume), hooks and
+ * row-by-row log-probs. Legend: L blocks, D model width, H heads, Hkv kv heads, Dh head dim,
+ * F FFN width, V vocabulary, T tokens in a batch. */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/abl.h"
+#include "../kernels/kernels.h"
+#include "../loader/config.h"
+#include "tokenizer.h"
+
+typedef struct model model;
+
+typedef struct {
+    int threads;            /* <= 0: all cores */
+    int device;             /* 0 = cpu, 1 = cuda */
+    bool check_finite;      /* refuse NaN/Inf weights (default true via model_opts_default) */
+} model_opts;
+
+model_opts model_opts_default(void);
+
+/* Load dir/config.json, dir/model.safetensors (or shards) and dir/tokenizer.json. Checks every
+ * required tensor's presence and shape, packs weights. On failure *out is NULL. */
+abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_err *err);
+void model_free(model *m);
+
+const hf_config *model_config(const model *m);
+tokenizer *model_tok(model *m);
+kpool *model_pool(model *m);
+
+/* ---- packed batches ---------------------------------------------------------------------- */
+
+/* Many sequences packed along T. Each sequence is a prefix followed by zero or more branches;
+ * a branch token sees the prefix and the earlier tokens of its own branch; positions of every
+ * branch continue from the prefix length. Scored rows request log P(target | row's context). */
+typedef struct {
+    int n_tok, cap_tok;
+    int32_t *ids;       /* (T) token ids */
+    int32_t *pos;       /* (T) RoPE positions */
+    k_span *span;       /* (T) visible key rows */
+    int32_t *seq;       /* (T) sequence index the token belongs to */
+    int32_t *branch;    /* (T) 0 = prefix, b >= 1 = branch b */
+    int n_seq;
+    int32_t *seq_start; /* (n_seq) first row of each sequence */
+    int32_t *seq_tag;   /* (n_seq) caller's tag (item index) */
+    int cap_seq;
+    int n_score, cap_score;
+    int32_t *score_row; /* (n_score) row whose next-token distribution is read */
+    int32_t *score_tgt; /* (n_score) target id */
+    float *score_lp;    /* (n_score) out: log P(target) */
+    uint8_t *score_top1;/* (n_score) out: 1 when target is the argmax of the row */
+} fwd_batch;
+
+void batch_init(fwd_batch *b);
+void batch_free(fwd_batch *b);
+void batch_clear(fwd_batch *b);   /* keep capacity */
+
+/* Start a new sequence with prefix ids (n >= 1). Returns its row offset, or -1 on NOMEM. */
+int batch_add_seq(fwd_batch *b, int32_t tag, const int32_t *ids, int n);
+/* Add a branch to the last sequence. Returns the row of its first token, or -1 on NOMEM. */
+int batch_add_branch(fwd_batch *b, const int32_t *ids, int n);
+/* Request log P(target | context up to and including row). Returns score index or -1. */
+int batch_add_score(fwd_batch *b, int row, int32_t target);
+
+/* ---- run plan and hooks ------------------------------------------------------------------ */
+
+typedef enum {
+    HOOK_RESID_PRE, HOOK_ATTN_OUT, HOOK_RESID_MID, HOOK_MLP_OUT, HOOK_RESID_POST, HOOK_FINAL,
+    HOOK_COUNT
+} hook_point;
+
+const char *hook_name(hook_point p); /* "resid_pre", ... */
+
+/* Called at each requested point with x (T, D); may read or overwrite x. layer = -1 for FINAL. */
+typedef void (*model_hook)(void *user, int layer, hook_point p, float *x, const fwd_batch *b);
+
+typedef struct {
+    const uint8_t *skip_attn;  /* (L) nonzero = skip the attention sub-block; NULL = none */
+    const uint8_t *skip_mlp;   /* (L) nonzero = skip the MLP sub-block */
+    int start_layer;           /* run blocks [start_layer, L); 0 = from embeddings */
+    const float *resume;       /* (T, D) residual entering start_layer (required when > 0) */
+    model_hook hook;
+    void *hook_user;
+    unsigned hook_mask;        /* bit (1u << hook_point) per wanted point */
+} run_plan;
+
+/* Run the batch under plan (NULL = plain forward) and fill b->score_lp / score_top1.
+ * Reserves scratch for b->n_tok on first use (grows, never shrinks). Not thread-safe per model
+ * (it uses the model's pool). ABL_E_NOMEM, ABL_E_ARG (bad plan) are the errors. */
+abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *err);
+
+/* Final norm + head on one residual row x (D) -> logits (V). For the logit lens. */
+void model_logits(model *m, const float *x, float *logits, bool apply_final_norm);
+
+#endif
