@@ -25,11 +25,27 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
 
+# ---- CUDA (issue 10): which objects stand for kernels_cuda.h. The CPU build links the stub and
+# never needs nvcc; `make cuda` sets CUDA=1: the .cu objects, kernels_cuda/*.c and libcudart.
+NVCC      ?= nvcc
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_90,code=compute_90
+CUDA_CU    = $(wildcard kernels_cuda/*.cu)
+CUDA_C     = $(filter-out kernels_cuda/cuda_stub.c,$(wildcard kernels_cuda/*.c))
+ifeq ($(CUDA),1)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(realpath $(shell command -v $(NVCC) 2>/dev/null)))
+LIB_SRC   += $(CUDA_C)
+LIB_OBJ   += $(CUDA_CU:%.cu=$(BUILD)/%.o)
+LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++
+else
+LIB_SRC   += kernels_cuda/cuda_stub.c
+endif
+
 # Only the ISA files get ISA flags: the binary runs on any x86-64 and picks kernels at run time.
 $(BUILD)/kernels/avx2%.o:   ISA_FLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/kernels/avx512%.o: ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
-.PHONY: all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda
+.PHONY: all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test
 
 all: build
 	@$(MAKE) --no-print-directory model-if-missing data-if-missing
@@ -71,9 +87,15 @@ test-model: $(BUILD)/runner ablate
 
 # ---- model and data (issue 4) ------------------------------------------------------------
 MODEL_DIR = models/smollm2-135m-instruct
+# gguf2st links only what it needs, so `make model` never waits on the rest of the library.
+GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/jw.o loader/gguf.o loader/dequant.o \
+              loader/st_write.o loader/gguf_convert.o tools/gguf2st.o)
 
-model: ablate
-	sh tools/fetch_model.sh
+$(BUILD)/gguf2st: $(GGUF2ST_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+model: $(BUILD)/gguf2st
+	GGUF2ST=$(BUILD)/gguf2st sh tools/fetch_model.sh
 
 model-if-missing:
 	@test -f $(MODEL_DIR)/model.safetensors || $(MAKE) --no-print-directory model
@@ -88,7 +110,110 @@ data-if-missing:
 bench: ablate
 	./ablate bench kernels
 
+# ---- kernels (issue 6) ------------------------------------------------------------------------
+# A small runner with only base/, kernels/ and tests/test_kernels.c: `make kern-test` here, and
+# `make test-neon` cross-builds it for aarch64 (static) and runs it under qemu-aarch64.
+KERN_SRC = $(filter-out $(ISA_EXCLUDE),base/abl.c $(wildcard kernels/*.c))
+KERN_TOBJ = $(KERN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_kernels.o $(BUILD)/tests/runner.o \
+            $(BUILD)/tests/t.o $(BUILD)/tests/kern_registry.o
+KERN_LDFLAGS ?=
+
+$(BUILD)/tests/kern_registry.c: tests/test_kernels.c tests/gen_registry.sh
+	@mkdir -p $(dir $@)
+	sh tests/gen_registry.sh tests/test_kernels.c > $@
+
+$(BUILD)/tests/kern_registry.o: $(BUILD)/tests/kern_registry.c
+	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/kern-runner: $(KERN_TOBJ)
+	$(CC) $(ALL_CFLAGS) $(KERN_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+kern-test: $(BUILD)/kern-runner
+	./$(BUILD)/kern-runner
+
+# ---- NEON (issue 6): aarch64 cross build of the kernel tests, run under qemu ------------------
+NEON_CC ?= aarch64-linux-gnu-gcc
+
+test-neon:
+	@command -v $(NEON_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
+	  { echo "installing gcc-aarch64-linux-gnu and qemu-user"; \
+	    apt-get install -y gcc-aarch64-linux-gnu qemu-user >/dev/null || \
+	    { apt-get update >/dev/null && apt-get install -y gcc-aarch64-linux-gnu qemu-user; }; }
+	$(MAKE) --no-print-directory CC=$(NEON_CC) BUILD=build-neon KERN_LDFLAGS=-static \
+	  build-neon/kern-runner
+	qemu-aarch64 ./build-neon/kern-runner
+
+# ---- CUDA (issue 10): `make cuda` links ./ablate with the CUDA backend (sm_80, sm_90, plus PTX
+# for newer GPUs); `make cuda-check` only compiles the CUDA sources, warnings as errors (CI).
+NVCCFLAGS ?= -O3
+NVCC_ALL   = -std=c++17 $(NVCCFLAGS) $(CUDA_ARCH) -g -Xcompiler -Wall,-Wextra -MMD -MP
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_ALL) -c $< -o $@
+
+$(BUILD)/ablate-cuda: $(BUILD)/ablate.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+cuda:
+	@command -v $(NVCC) >/dev/null 2>&1 || { echo "make cuda: nvcc not found (expected \
+	  '$(NVCC)' on PATH; hint: install the CUDA toolkit or set NVCC=/path/to/nvcc); the CPU \
+	  build is plain 'make'"; exit 1; }
+	@echo "make cuda: $$(command -v $(NVCC)), $$($(NVCC) --version | grep -o 'release [0-9.]*'),\
+	  building for sm_80 sm_90 (+ compute_90 PTX)"
+	$(MAKE) --no-print-directory CUDA=1 BUILD=build-cuda build-cuda/ablate-cuda
+	cp build-cuda/ablate-cuda ablate
+
+cuda-check:
+	@command -v $(NVCC) >/dev/null 2>&1 || { echo "make cuda-check: nvcc not found"; exit 1; }
+	$(MAKE) --no-print-directory CUDA=1 BUILD=build-cuda-check \
+	  NVCCFLAGS="$(NVCCFLAGS) --Werror all-warnings -Xcompiler -Werror" CFLAGS="$(CFLAGS) -Werror" \
+	  $(CUDA_CU:%.cu=build-cuda-check/%.o) $(CUDA_C:%.c=build-cuda-check/%.o)
+
+.PHONY: cuda-check
+
+# ---- fuzzing (issue 11): libFuzzer targets for the parsers (tests/fuzz/fuzz_*.c), built with
+# clang + ASan + UBSan into build-fuzz/. `make fuzz-smoke` runs each target FUZZ_SECS seconds
+# (default 30, CI); `make fuzz` runs each FUZZ_LONG_SECS (default 600). Seeds are committed in
+# tests/fuzz/corpus/<target>/; new inputs go to build-fuzz/corpus/<target>/, crashes to
+# build-fuzz/crash-<target>-* (reproduce: ./build-fuzz/fuzz_<target> FILE).
+FUZZ_CC        ?= clang
+FUZZ_SECS      ?= 30
+FUZZ_LONG_SECS ?= 600
+FUZZ_TARGETS    = json safetensors config
+FUZZ_FLAGS      = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
+                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB        = base/abl.c loader/json.c loader/safetensors.c loader/config.c loader/hf_names.c
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard loader/*.h) base/abl.h | build-fuzz/.ok
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) -lm
+
+build-fuzz/.ok:
+	@mkdir -p build-fuzz
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return (int)(d && n) * 0; }\n' \
+	  > build-fuzz/probe.c
+	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined build-fuzz/probe.c -o build-fuzz/probe \
+	  >/dev/null 2>&1 || { echo "make fuzz: '$(FUZZ_CC) -fsanitize=fuzzer,address,undefined' does \
+	  not link: clang and its libFuzzer runtime are needed (hint: apt-get install clang \
+	  libclang-rt-14-dev, or set FUZZ_CC=clang-NN)"; exit 1; }
+	@touch $@
+
+fuzz-smoke: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz $$t: $(FUZZ_SECS) s"; \
+	  ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) -timeout=10 -rss_limit_mb=2048 \
+	    -dict=tests/fuzz/json.dict -artifact_prefix=build-fuzz/crash-$$t- -print_final_stats=1 \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t >build-fuzz/fuzz_$$t.log 2>&1 || \
+	    { tail -n 40 build-fuzz/fuzz_$$t.log; echo "fuzz $$t: FAILED (reproduce: \
+	      ./build-fuzz/fuzz_$$t build-fuzz/crash-$$t-*)"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^Done' build-fuzz/fuzz_$$t.log | tr '\n' ' '; echo; \
+	done
+
+fuzz:
+	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECS=$(FUZZ_LONG_SECS)
+
 clean:
-	rm -rf build build-asan build-neon build-fuzz ablate
+	rm -rf build build-asan build-neon build-fuzz build-cuda build-cuda-check ablate
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -19,6 +19,13 @@ int cli_lens(int argc, char **argv);
 int cli_prune(int argc, char **argv);
 int cli_theory(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_bench_tokenizer(int argc, char **argv); /* `ablate bench tokenizer` (cli/bench_tokenizer.c) */
+/* `ablate bench forward` (cli/bench_forward.c), dispatched by cli_bench. */
+int cli_bench_forward(int argc, char **argv);
+/* `ablate bench kernels` (cli/bench_kernels.c) and `ablate bench study` (owned by the study;
+ * cli/bench_stubs.c holds a weak "not built yet" default). argv[0] is the bench name. */
+int cli_bench_kernels(int argc, char **argv);
+int cli_bench_study(int argc, char **argv);
 
 /* ---- shared flag helpers (cli/cli_util.c) ------------------------------------------------ */
 

@@ -1,17 +1,30 @@
-/* cli/cmd_bench.c - `ablate bench`: not built yet (placeholder until its issue lands).
- * Says so in one line and fails; never prints made-up output. */
+/* cli/cmd_bench.c - `ablate bench WHAT`: dispatches to the kernel benchmark (cli/bench_kernels.c),
+ * the forward-pass benchmark (cli/bench_forward.c) or the study benchmark. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
+static const char usage_text[] =
+    "usage: ablate bench WHAT [options]\n"
+    "  kernels   time every CPU kernel variant at the model's shapes (GFLOPS, GB/s, % of peak)\n"
+    "  forward   prefill and decode tokens/s of the whole model\n"
+    "  study     time the units of work of a study\n"
+    "`ablate bench WHAT --help` lists the options of each.\n";
+
 int cli_bench(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: ablate bench [options]\n`ablate bench` is not built yet.\n");
-            return 0;
-        }
-    cli_error("bench", "this subcommand is not built yet");
-    return 1;
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "kernels"))
+        return cli_bench_kernels(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "forward"))
+        return cli_bench_forward(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "study"))
+        return cli_bench_study(argc - 1, argv + 1);
+    cli_error("bench", "expected kernels, forward or study, found '%s' (hint: ablate bench --help)",
+              argv[1]);
+    return 2;
 }

@@ -51,4 +51,16 @@ typedef struct {
 } tok_stream;
 size_t tok_stream_feed(const tokenizer *t, tok_stream *s, int32_t id, char *out, size_t cap);
 
+/* ---- additions (tokenizer helper) -------------------------------------------------------- */
+
+/* Longest piece in bytes. tok_stream_feed needs cap >= tok_max_piece_len(t) + 8 (asserted). */
+size_t tok_max_piece_len(const tokenizer *t);
+
+/* End of a stream: writes the held-back bytes of an unfinished character (as they are) to out
+ * (cap >= 8) and empties s. Returns the byte count. */
+size_t tok_stream_flush(tok_stream *s, char *out, size_t cap);
+
+/* Word-cache counters since load (for benchmarks). */
+void tok_cache_stats(const tokenizer *t, uint64_t *hits, uint64_t *misses);
+
 #endif

@@ -62,6 +62,16 @@ typedef struct {
     double (*logsumexp)(const float *x, int n);
     /* sums[0] = dot(a,b), sums[1] = |a|^2, sums[2] = |b|^2 over n elements, in double. */
     void (*dot3)(const float *a, const float *b, int n, double sums[3]);
+    /* (added) attention restricted to query heads [h_lo, h_hi): lets k_attention split the
+     * work over (head, query block) even for one query row. Same contract as attention. */
+    void (*attention_heads)(float *out, const float *q, const float *k, const float *v,
+                            const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
+                            int h_lo, int h_hi, float *ws);
+    /* (added, for `ablate bench kernels`) Peak probes of this variant: fma_probe runs `iters`
+     * rounds of independent FMAs and returns the flops done; read_probe streams x (n) and
+     * returns its sum (memory bandwidth). */
+    double (*fma_probe)(long iters);
+    float (*read_probe)(const float *x, size_t n);
 } kern_table;
 
 /* The active table. Valid after kern_init (ref entries before it). */

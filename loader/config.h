@@ -22,7 +22,9 @@ typedef struct {
     bool tie_embeddings;    /* tie_word_embeddings */
     bool attn_bias;         /* q/k/v biases (Qwen2: true) */
     bool mlp_bias;
-    int bos_id, eos_id;     /* -1 when absent */
+    int bos_id, eos_id;     /* -1 when absent; eos: first of a list */
+    int sliding_window;     /* attention window (Mistral; Qwen2 with use_sliding_window), 0 none:
+                             * exact only for sequences no longer than it */
 } hf_config;
 
 /* Read and validate config.json at path. Unsupported architecture, activation other than silu,
@@ -34,5 +36,9 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
 
 /* Total parameter count implied by the config (embeddings counted once when tied). */
 long long cfg_param_count(const hf_config *cfg);
+
+/* True when o_proj carries a bias too (Llama with attention_bias; never for Qwen2, whose
+ * attn_bias covers q/k/v only). */
+bool cfg_has_o_bias(const hf_config *cfg);
 
 #endif

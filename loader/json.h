@@ -47,4 +47,15 @@ bool json_as_num(const json_val *v, double *out);
 bool json_as_bool(const json_val *v, bool *out);
 const char *json_as_str(const json_val *v); /* NULL unless STRING */
 
+/* "null", "false", "true", "number", "string", "array", "object" (for error messages). */
+const char *json_type_name(json_type t);
+
+/* Printable copy of a (decoded) string for one-line error messages: control bytes become \xNN,
+ * and text that does not fit in buf[n] is cut at a character boundary and ends in "...".
+ * Returns buf. s NULL gives "(null)". */
+const char *json_quote(char *buf, size_t n, const char *s);
+
+/* Policy notes: a leading UTF-8 BOM is rejected (RFC 8259 section 8.1 forbids emitting it);
+ * "byte N" in errors is the 0-based offset into text; JSONL callers parse one line at a time. */
+
 #endif

@@ -41,6 +41,7 @@ int st_count(const st_file *f);
 const st_tensor *st_at(const st_file *f, int i);          /* i in [0, st_count) */
 const st_tensor *st_find(const st_file *f, const char *name); /* NULL when absent */
 const char *st_metadata(const st_file *f, const char *key);  /* __metadata__ value or NULL */
+const char *st_path(const st_file *f);   /* the path given to st_open (for messages) */
 
 const char *st_dtype_name(st_dtype d);   /* "F32", ... */
 size_t st_dtype_size(st_dtype d);        /* bytes per element (BOOL = 1) */
@@ -50,5 +51,10 @@ size_t st_dtype_size(st_dtype d);        /* bytes per element (BOOL = 1) */
  * NaN/Inf preserved; F64 rounded; integers converted) into a malloc'ed buffer returned in both
  * *data and *owned, which the caller frees. */
 abl_status st_read_f32(const st_tensor *t, const float **data, float **owned, abl_err *err);
+
+/* Exact widening of one IEEE half / bfloat16 value (subnormals, +-0, +-Inf and NaN payloads
+ * kept). Pure functions, thread-safe. */
+float st_f16_to_f32(uint16_t h);
+float st_bf16_to_f32(uint16_t h);
 
 #endif

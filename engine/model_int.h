@@ -1,0 +1,84 @@
+/* engine/model_int.h - the model's internals, shared by engine/model.c, forward.c, generate.c
+ * and (later) the CUDA backend: packed weights per block, norms, biases, scratch buffers.
+ * Legend: L blocks, D model width, H heads, Hkv kv heads, Dh head dim, F FFN width,
+ * V vocabulary, T tokens in a batch, Q = H*Dh, KV = Hkv*Dh. */
+#ifndef MODEL_INT_H
+#define MODEL_INT_H
+
+#include "../kernels/kernels.h"
+#include "../kernels/pool.h"
+#include "../loader/safetensors.h"
+#include "model.h"
+
+/* Rows of the head matmul done at once when scoring: the (HEAD_CHUNK, V) logits scratch is the
+ * largest per-row buffer; there is never a (T, V) one. */
+#define MODEL_HEAD_CHUNK 64
+
+typedef struct {
+    float *attn_norm;       /* (D) input_layernorm */
+    float *mlp_norm;        /* (D) post_attention_layernorm */
+    kweight wq;             /* (Q, D) */
+    kweight wk;             /* (KV, D) */
+    kweight wv;             /* (KV, D) */
+    kweight wo;             /* (D, Q) */
+    kweight wg;             /* (F, D) gate_proj */
+    kweight wu;             /* (F, D) up_proj */
+    kweight wd;             /* (D, F) down_proj */
+    float *bq, *bk, *bv;    /* (Q), (KV), (KV) or NULL (Qwen2-style q/k/v biases) */
+    float *bo;              /* (D) or NULL (attention output bias, when mlp/attn bias set) */
+    float *bg, *bu, *bd;    /* (F), (F), (D) or NULL (mlp_bias) */
+} model_block;
+
+/* Scratch for a pass over up to cap tokens; sized by model_reserve, grows, never shrinks. */
+typedef struct {
+    int cap;                /* tokens the buffers hold */
+    float *x;               /* (cap, D) residual stream */
+    float *xn;              /* (cap, D) normed input of a sub-block */
+    float *q;               /* (cap, Q) */
+    float *k, *v;           /* (cap, KV) */
+    float *att;             /* (cap, Q) attention output before o_proj */
+    float *sub;             /* (cap, D) sub-block output (attn_out / mlp_out) */
+    float *gate, *up;       /* (cap, F) */
+    float *ws;              /* nthreads * kern_ws_floats(max(cap, HEAD_CHUNK), max K, Dh) */
+    size_t ws_floats;
+} model_scratch;
+
+/* An optional accelerator: set by a backend's attach function, NULL on the CPU. */
+typedef struct model_backend model_backend;
+
+struct model {
+    hf_config cfg;
+    model_opts opts;
+    tokenizer *tok;
+    kpool *pool;
+    st_file *st;                /* kept open: the embedding table may point into its mmap */
+    const float *embed;         /* (V, D) token embeddings (mmap or embed_owned) */
+    float *embed_owned;         /* non-NULL when the file was not F32 */
+    kweight head;               /* (V, D) lm_head, or the packed embeddings when tied */
+    float *final_norm;          /* (D) model.norm */
+    model_block *blocks;        /* (L) */
+    float *vecs;                /* one allocation holding every norm and bias vector */
+    float *rope_cos, *rope_sin; /* (rope_len, Dh/2) */
+    int rope_len;
+    model_scratch s;
+    float *head_x;              /* (HEAD_CHUNK, D) gathered scored rows */
+    float *head_logits;         /* (HEAD_CHUNK, V) */
+    float *row_tmp;             /* (D) model_logits' normed row */
+    model_backend *backend;     /* NULL = CPU */
+};
+
+/* Make sure the scratch holds n_tok tokens (grows only). ABL_E_NOMEM. */
+abl_status model_reserve(model *m, int n_tok, abl_err *err);
+
+/* One block over T rows of x (T, D), in place. Writes this pass's keys and values into
+ * k_dst/v_dst (T, KV) and attends over k_all/v_all (rows named by span, which index k_all).
+ * For a packed batch k_dst == k_all (the scratch); for generation they point into a KV cache.
+ * plan may be NULL; hooks run at the points plan->hook_mask asks for, with b (may be NULL). */
+void model_block_run(model *m, int l, float *x, int T, const int32_t *pos, const k_span *span,
+                     float *k_dst, float *v_dst, const float *k_all, const float *v_all,
+                     const run_plan *plan, const fwd_batch *b);
+
+/* x (T, D) = embedding rows of ids (T). */
+void model_embed(const model *m, const int32_t *ids, int T, float *x);
+
+#endif

@@ -1,0 +1,88 @@
+/* eval/progress.c - progress on stderr: a redrawn bar with items/s, tokens/s and ETA when the
+ * stream is a terminal, plain lines at most every 10 s otherwise (logs, pipes, CI). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eval.h"
+
+double ev_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fmt_eta(char *buf, size_t cap, double s)
+{
+    if (!(s >= 0) || s > 360000)
+        snprintf(buf, cap, "?");
+    else if (s >= 3600)
+        snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else if (s >= 60)
+        snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(buf, cap, "%ds", (int)s);
+}
+
+static void draw(ev_progress *p, bool final)
+{
+    double now = ev_now(), dt = now - p->t0;
+    double ips = dt > 0 ? (double)p->done_items / dt : 0, tps = dt > 0 ? (double)p->done_tok / dt : 0;
+    double frac = p->total_tok > 0 ? (double)p->done_tok / (double)p->total_tok
+                                   : p->total_items > 0 ? (double)p->done_items / (double)p->total_items : 1;
+    char eta[32];
+    fmt_eta(eta, sizeof eta, final ? dt : (tps > 0 ? (double)(p->total_tok - p->done_tok) / tps : -1));
+    if (p->tty) {
+        char bar[25];
+        int fill = (int)(frac * 24 + 0.5);
+        for (int i = 0; i < 24; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[24] = 0;
+        fprintf(p->f, "\r%s [%s] %3d%% %lld/%lld items  %.1f it/s  %.0f tok/s  %s %s\033[K", p->label, bar,
+                (int)(frac * 100), (long long)p->done_items, (long long)p->total_items, ips, tps,
+                final ? "took" : "ETA", eta);
+        if (final)
+            fputc('\n', p->f);
+    } else {
+        fprintf(p->f, "%s: %lld/%lld items (%d%%), %.1f items/s, %.0f tokens/s, %s %s\n", p->label,
+                (long long)p->done_items, (long long)p->total_items, (int)(frac * 100), ips, tps,
+                final ? "took" : "ETA", eta);
+    }
+    fflush(p->f);
+    p->t_last = now;
+}
+
+void ev_progress_begin(ev_progress *p, FILE *f, const char *label, int64_t total_items, int64_t total_tok)
+{
+    memset(p, 0, sizeof *p);
+    p->f = f;
+    snprintf(p->label, sizeof p->label, "%s", label ? label : "");
+    p->total_items = total_items;
+    p->total_tok = total_tok;
+    p->t0 = p->t_last = ev_now();
+    p->tty = f && isatty(fileno(f));
+    p->active = f != NULL;
+    if (p->active && p->tty)
+        draw(p, false);
+}
+
+void ev_progress_update(ev_progress *p, int64_t add_items, int64_t add_tok)
+{
+    p->done_items += add_items;
+    p->done_tok += add_tok;
+    if (!p->active)
+        return;
+    double since = ev_now() - p->t_last;
+    if (since >= (p->tty ? 0.1 : 10.0))
+        draw(p, false);
+}
+
+void ev_progress_end(ev_progress *p)
+{
+    if (!p->active)
+        return;
+    draw(p, true);
+    p->active = false;
+}

@@ -1,0 +1,62 @@
+/* eval/report.h - what a study run leaves behind: the terminal table and, in the run directory,
+ * layers.csv, summary.json, report.md, heatmap.svg, scatter.svg and pruning.svg (atomically). */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../base/abl.h"
+#include "study.h"
+
+/* A file being written atomically: everything goes to "<dir>/.<name>.tmp.<pid>"; commit
+ * flushes, fsyncs and renames it onto <dir>/<name>; abort removes it. */
+typedef struct {
+    FILE *f;
+    char tmp[4200], path[4200];
+} report_file;
+
+/* Open the temp file. ABL_E_IO names the path (hint: unwritable --out directory). */
+abl_status report_open(report_file *rf, const char *dir, const char *name, abl_err *err);
+/* Flush + fsync + rename. Any write error (disk full) gives ABL_E_IO and leaves the earlier
+ * file in place; the temp file is removed either way. */
+abl_status report_commit(report_file *rf, abl_err *err);
+void report_abort(report_file *rf);  /* NULL f is fine */
+
+/* The terminal table to f: one row per removed unit with the cosine score, angular distance,
+ * the drop per task and pooled, the pooled relevance, bar glyphs (UTF-8 blocks when utf8, else
+ * '#'); then per task the intact accuracy with its CI and chance level, near-chance flags, and
+ * the correlations with their bootstrap CIs. */
+void report_table(const study_result *r, FILE *f, bool utf8);
+
+/* Write layers.csv, summary.json, report.md, heatmap.svg, scatter.svg, timing.json into dir. */
+abl_status report_write_all(const study_result *r, const char *dir, abl_err *err);
+
+/* Individual writers (used by report_write_all and by tests). */
+abl_status report_csv(const study_result *r, const char *dir, abl_err *err);
+abl_status report_summary_json(const study_result *r, const char *dir, abl_err *err);
+abl_status report_markdown(const study_result *r, const char *dir, abl_err *err);
+abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *err);
+abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *err);
+/* timing.json: wall times and resumed-unit counts, kept apart so that every other file is
+ * byte-identical between an uninterrupted run and an interrupted, resumed one. */
+abl_status report_timing_json(const study_result *r, const char *dir, abl_err *err);
+
+/* One greedy pruning curve: acc[k] = held-out accuracy after removing the first k blocks of
+ * order (k = 0..n_steps), calib[k] the calibration-split accuracy (NaN when not measured). */
+typedef struct {
+    char metric[16];        /* "accuracy", "cosine", "cosine-iter" */
+    int n_steps;
+    int order[256];         /* removed blocks in order */
+    double acc[257];
+    double calib[257];
+} report_curve;
+
+/* pruning.svg: held-out accuracy vs blocks removed, one line per curve, with legend. */
+abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *title,
+                              const char *dir, abl_err *err);
+
+/* Short label of unit u ("12", "12.attn", "12.mlp") into buf. */
+const char *report_unit_label(const study_result *r, int u, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,769 @@
+/* eval/study.c - the study driver: load model and tasks, then per packed batch (the journaled
+ * work unit) one intact pass with cosine hooks and one resumed pass per removed unit. */
+#include "study.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../base/sha256.h"
+#include "../engine/model.h"
+#include "../kernels/kernels.h"
+#include "eval.h"
+#include "journal.h"
+#include "report.h"
+#include "study_int.h"
+
+const char *study_definitions(void)
+{
+    return "cosine score of block l   1 - cos(h_in, h_out), h_in = residual stream entering the\n"
+           "                          block, h_out = leaving it (after attention and MLP adds);\n"
+           "                          mean over every real token of every input (ShortGPT Block\n"
+           "                          Influence). Low = 'prunable'. Sub-blocks: attn uses\n"
+           "                          (resid_pre, resid_mid), mlp uses (resid_mid, resid_post).\n"
+           "raw cosine                cos(h_in, h_out), mean over the same tokens.\n"
+           "angular distance          arccos(cos(h_in, h_out)) / pi at the last context token of\n"
+           "                          each input, mean over inputs (Gromov et al.).\n"
+           "removal of block l        skip it: the residual passes through unchanged; no\n"
+           "                          rescaling, no healing (sub-blocks likewise).\n"
+           "accuracy                  lm-eval zero-shot log-likelihood multiple choice: acc =\n"
+           "                          argmax of the summed continuation log-prob; acc_norm = the\n"
+           "                          same divided by the choice's length in characters. The\n"
+           "                          headline is acc_norm for arc_easy, arc_challenge, hellaswag,\n"
+           "                          openbookqa, piqa, acc otherwise (--metric overrides);\n"
+           "                          corpora: next-token top-1 accuracy.\n"
+           "chance r(D)               mean over items of 1 / number of choices; 0 for next-token\n"
+           "                          accuracy.\n"
+           "accuracy drop             acc - acc(-l), in points.\n"
+           "accuracy relevance        1 - max(acc(-l) - r, 0) / max(acc - r, 0); n/a when\n"
+           "                          acc <= r. Positive: removal hurts; negative: it helps.\n"
+           "agreement                 Pearson, Spearman (average ranks for ties) and Kendall tau-b\n"
+           "                          of the cosine score with the drop (and with relevance)\n"
+           "                          across removed units, per task and pooled (pooled = mean over\n"
+           "                          tasks of each unit's score and drop), with percentile\n"
+           "                          bootstrap 95% CIs resampling items within each task; the\n"
+           "                          drop's CI is a paired bootstrap (same items with and\n"
+           "                          without the unit).\n"
+           "discordant pairs          share of unit pairs ordered one way by the cosine score and\n"
+           "                          the other way by the drop, among pairs ordered by both (the\n"
+           "                          paper's 'misjudged relative importance').\n"
+           "near chance               intact accuracy - chance < 2 standard errors: that task's\n"
+           "                          drops and relevances are noise.\n";
+}
+
+study_opts study_opts_default(void)
+{
+    study_opts o;
+    memset(&o, 0, sizeof o);
+    o.model_dir = "models/smollm2-135m-instruct";
+    o.tasks = "piqa,arc_easy,hellaswag,wikitext2";
+    o.seed = 1234;
+    o.n_boot = 1000;
+    o.progress = true;
+    return o;
+}
+
+/* ---- argument lists ------------------------------------------------------------------------ */
+
+/* "0-9,20" -> sorted unique blocks in [0, L). NULL or "all" = every block. */
+static abl_status parse_layers(const char *s, int L, int *out, int *n, abl_err *err)
+{
+    uint8_t on[STUDY_MAX_UNITS] = {0};
+    if (L > STUDY_MAX_UNITS)
+        return abl_fail(err, ABL_E_UNSUPPORTED, "model: %d blocks, at most %d supported", L,
+                        STUDY_MAX_UNITS);
+    if (!s || !strcmp(s, "all")) {
+        for (int l = 0; l < L; l++)
+            on[l] = 1;
+    } else {
+        const char *p = s;
+        while (*p) {
+            char *e;
+            long a = strtol(p, &e, 10), b = a;
+            if (e == p)
+                goto bad;
+            p = e;
+            if (*p == '-') {
+                b = strtol(p + 1, &e, 10);
+                if (e == p + 1)
+                    goto bad;
+                p = e;
+            }
+            if (a < 0 || b >= L || a > b)
+                return abl_fail(err, ABL_E_ARG, "--layers '%s': expected blocks in [0, %d] with "
+                                "a <= b in a-b, found %ld-%ld", s, L - 1, a, b);
+            for (long l = a; l <= b; l++)
+                on[l] = 1;
+            if (*p == ',')
+                p++;
+            else if (*p)
+                goto bad;
+        }
+    }
+    *n = 0;
+    for (int l = 0; l < L; l++)
+        if (on[l])
+            out[(*n)++] = l;
+    if (*n == 0)
+        goto bad;
+    return ABL_OK;
+bad:
+    return abl_fail(err, ABL_E_ARG, "--layers '%s': expected a list like 0-9,20 of block "
+                    "indices", s);
+}
+
+/* ---- hashes ------------------------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Feed every regular file under dir (recursively, sorted, *.md skipped) as name + bytes. */
+static abl_status hash_tree(sha256_ctx *c, const char *dir, const char *rel, int depth,
+                            abl_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s%s", dir, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (!d)
+        return abl_fail(err, ABL_E_IO, "%s: cannot list for hashing", path);
+    char *names[4096];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 4096) {
+        if (e->d_name[0] == '.')
+            continue;
+        names[n] = strdup(e->d_name);
+        if (names[n])
+            n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    abl_status s = ABL_OK;
+    for (int i = 0; i < n && !s; i++) {
+        char sub[4096], full[8192];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
+        snprintf(full, sizeof full, "%s/%s", dir, sub);
+        struct stat st;
+        size_t nl = strlen(names[i]);
+        if (stat(full, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < 4) {
+            s = hash_tree(c, dir, sub, depth + 1, err);
+        } else if (S_ISREG(st.st_mode) && !(nl > 3 && !strcmp(names[i] + nl - 3, ".md"))) {
+            char hex[65];
+            s = sha256_file(full, hex, err);
+            sha256_update(c, sub, strlen(sub) + 1);
+            sha256_update(c, hex, 64);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    return s;
+}
+
+/* Hash of the data a task reads: the jsonl/corpus file, or the task's folder under data_dir. */
+static void task_data_hash(const char *data_dir, const char *name, char hex[65])
+{
+    abl_err e;
+    hex[0] = 0;
+    if (!strncmp(name, "jsonl:", 6) || !strncmp(name, "corpus:", 7)) {
+        if (sha256_file(strchr(name, ':') + 1, hex, &e))
+            hex[0] = 0;
+        return;
+    }
+    char base[128], path[4096];
+    snprintf(base, sizeof base, "%.100s", name);
+    const char *cand[3] = {base, NULL, NULL};
+    char corpus[160], stem[128];
+    snprintf(corpus, sizeof corpus, "corpus/%.100s", name);
+    cand[1] = corpus;
+    snprintf(stem, sizeof stem, "%.100s", name);
+    char *us = strrchr(stem, '_');
+    if (us)
+        *us = 0;
+    cand[2] = stem;
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", data_dir, cand[i]);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            sha256_ctx c;
+            uint8_t d[32];
+            sha256_init(&c);
+            if (hash_tree(&c, path, "", 0, &e) == ABL_OK) {
+                sha256_final(&c, d);
+                for (int k = 0; k < 32; k++)
+                    snprintf(hex + 2 * k, 3, "%02x", d[k]);
+            }
+            return;
+        }
+    }
+}
+
+/* ---- the cosine hook ----------------------------------------------------------------------- */
+
+typedef struct {
+    int L, D;
+    study_unit unit;
+    float *save;            /* (L, T, D) residual entering each unit, this batch */
+    size_t stride;          /* T * D */
+    const int32_t *last_row;/* (n_seq) last context row of each sequence */
+    double *row_cos;        /* (T) scratch */
+    double *cos_sum;        /* (n_items, L) task-global */
+    double *ang;            /* (n_items, L) task-global */
+} cos_hook;
+
+static void on_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
+{
+    cos_hook *h = user;
+    hook_point in = h->unit == STUDY_UNIT_MLP ? HOOK_RESID_MID : HOOK_RESID_PRE;
+    hook_point out = h->unit == STUDY_UNIT_ATTN ? HOOK_RESID_MID : HOOK_RESID_POST;
+    float *sv = h->save + (size_t)l * h->stride;
+    if (p == out) { /* compare before saving: for attn, MID is the output, not an input */
+        for (int t = 0; t < b->n_tok; t++) {
+            double s[3];
+            kern.dot3(sv + (size_t)t * h->D, x + (size_t)t * h->D, h->D, s);
+            double c = s[1] > 0 && s[2] > 0 ? s[0] / sqrt(s[1] * s[2])
+                                             : (s[1] == s[2] ? 1.0 : 0.0);
+            c = c > 1 ? 1 : c < -1 ? -1 : c;
+            h->row_cos[t] = c;
+            int item = b->seq_tag[b->seq[t]];
+            h->cos_sum[(size_t)item * h->L + l] += 1 - c;
+        }
+        for (int q = 0; q < b->n_seq; q++) {
+            int item = b->seq_tag[q];
+            h->ang[(size_t)item * h->L + l] = acos(h->row_cos[h->last_row[q]]) / M_PI;
+        }
+    }
+    if (p == in)
+        memcpy(sv, x, sizeof(float) * h->stride);
+}
+
+/* ---- one task ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const study_opts *o;
+    model *m;
+    journal *j;
+    int L, D, n_units;
+    const int *unit_layer;
+    int units_new, units_resumed, units_total;
+    /* scratch reused across batches */
+    float *save;
+    size_t save_cap;        /* floats */
+    double *row_cos;
+    int32_t *last_row;
+    int cap_tok, cap_seq;
+    char *payload;
+    size_t payload_cap;
+} study_ctx;
+
+static abl_status grow(study_ctx *c, const fwd_batch *fb, abl_err *err)
+{
+    size_t need = (size_t)c->L * fb->n_tok * c->D;
+    if (need > c->save_cap) {
+        free(c->save);
+        c->save = malloc(need * sizeof(float));
+        c->save_cap = c->save ? need : 0;
+    }
+    if (fb->n_tok > c->cap_tok) {
+        free(c->row_cos);
+        c->row_cos = malloc(sizeof(double) * (size_t)fb->n_tok);
+        c->cap_tok = c->row_cos ? fb->n_tok : 0;
+    }
+    if (fb->n_seq > c->cap_seq) {
+        free(c->last_row);
+        c->last_row = malloc(sizeof(int32_t) * (size_t)fb->n_seq);
+        c->cap_seq = c->last_row ? fb->n_seq : 0;
+    }
+    if (!c->save || !c->row_cos || !c->last_row)
+        return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the saved residuals of a "
+                        "batch of %d tokens (%zu MB; hint: smaller batches)", fb->n_tok,
+                        need * 4 >> 20);
+    return ABL_OK;
+}
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int bad;
+} pbuf;
+
+static void pput(pbuf *b, const char *fmt, double v, int i)
+{
+    if (b->bad)
+        return;
+    if (b->cap - b->n < 64) {
+        size_t nc = b->cap ? 2 * b->cap : 1 << 16;
+        char *np = realloc(b->p, nc);
+        if (!np) {
+            b->bad = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    int w = fmt[1] == 'a' ? snprintf(b->p + b->n, b->cap - b->n, "%a ", v)
+                          : snprintf(b->p + b->n, b->cap - b->n, "%d ", i);
+    b->n += (size_t)w;
+}
+
+/* Encode / decode one unit's results: for every variant and choice of the batch ll and top-1
+ * count, then for every item and block the cosine sum and the angular distance. */
+static char *encode(study_ctx *c, const ev_batch *eb, ev_results *R, const double *cs,
+                    const double *ang)
+{
+    pbuf b = {c->payload, 0, c->payload_cap, 0};
+    for (int v = 0; v <= c->n_units; v++)
+        for (int k = 0; k < eb->n_choice; k++) {
+            int ch = eb->choice_list[k];
+            pput(&b, "%a", R[v].ll[ch], 0);
+            pput(&b, "%d", 0, R[v].n_top1[ch]);
+        }
+    for (int k = 0; k < eb->n_items; k++)
+        for (int l = 0; l < c->L; l++) {
+            size_t at = (size_t)eb->items[k] * c->L + l;
+            pput(&b, "%a", cs[at], 0);
+            pput(&b, "%a", ang[at], 0);
+        }
+    c->payload = b.p;
+    c->payload_cap = b.cap;
+    if (b.bad || !b.p)
+        return NULL;
+    if (b.n)
+        b.p[b.n - 1] = 0; /* drop the trailing space */
+    else
+        b.p[0] = 0;
+    return b.p;
+}
+
+static int decode(study_ctx *c, const char *p, const ev_batch *eb, ev_results *R, double *cs,
+                  double *ang)
+{
+    char *e;
+    for (int v = 0; v <= c->n_units; v++)
+        for (int k = 0; k < eb->n_choice; k++) {
+            int ch = eb->choice_list[k];
+            R[v].ll[ch] = strtod(p, &e);
+            if (e == p)
+                return -1;
+            p = e;
+            long t = strtol(p, &e, 10);
+            if (e == p)
+                return -1;
+            p = e;
+            R[v].n_top1[ch] = (int32_t)t;
+            R[v].done[ch] = 1;
+        }
+    for (int k = 0; k < eb->n_items; k++)
+        for (int l = 0; l < c->L; l++) {
+            size_t at = (size_t)eb->items[k] * c->L + l;
+            cs[at] = strtod(p, &e);
+            if (e == p)
+                return -1;
+            p = e;
+            ang[at] = strtod(p, &e);
+            if (e == p)
+                return -1;
+            p = e;
+        }
+    while (*p == ' ')
+        p++;
+    return *p ? -1 : 0;
+}
+
+/* The intact pass with hooks, then one resumed pass per unit. Returns INTERRUPTED when the stop
+ * flag rises between passes (the unit is then not recorded). */
+static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_results *R,
+                           double *cs, double *ang, abl_err *err)
+{
+    fwd_batch *fb = &eb->fb;
+    abl_status s = grow(c, fb, err);
+    if (s)
+        return s;
+    for (int q = 0; q < fb->n_seq; q++) {
+        int end = q + 1 < fb->n_seq ? fb->seq_start[q + 1] : fb->n_tok, r = fb->seq_start[q];
+        while (r + 1 < end && fb->branch[r + 1] == 0)
+            r++;
+        c->last_row[q] = r;
+    }
+    for (int k = 0; k < eb->n_items; k++)
+        for (int l = 0; l < c->L; l++)
+            cs[(size_t)eb->items[k] * c->L + l] = 0;
+    cos_hook h = {c->L, c->D, c->o->unit, c->save, (size_t)fb->n_tok * c->D, c->last_row,
+                  c->row_cos, cs, ang};
+    run_plan plan;
+    memset(&plan, 0, sizeof plan);
+    plan.hook = on_hook;
+    plan.hook_user = &h;
+    plan.hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_MID) | (1u << HOOK_RESID_POST);
+    if ((s = model_forward(c->m, fb, &plan, err)))
+        return s;
+    ev_accumulate(t, eb, &R[0]);
+    uint8_t skip[STUDY_MAX_UNITS];
+    for (int u = 0; u < c->n_units; u++) {
+        if (c->o->stop && *c->o->stop)
+            return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
+        int l = c->unit_layer[u];
+        memset(&plan, 0, sizeof plan);
+        plan.resume = c->save + (size_t)l * h.stride;
+        if (c->o->unit == STUDY_UNIT_ATTN) {
+            memset(skip, 0, sizeof skip);
+            skip[l] = 1;
+            plan.skip_attn = skip;
+            plan.start_layer = l;
+        } else {
+            plan.start_layer = l + 1;
+        }
+        if (plan.start_layer == 0)
+            plan.resume = NULL; /* attention of block 0 removed: start from the embeddings */
+        if ((s = model_forward(c->m, fb, &plan, err)))
+            return s;
+        ev_accumulate(t, eb, &R[1 + u]);
+    }
+    return ABL_OK;
+}
+
+/* Headline hits of item sc under the chosen metric; weight for token accuracy. */
+static void item_hits(const ev_task *t, study_metric metric, const ev_item_score *sc, double *hit,
+                      double *w, const char **name)
+{
+    *w = 1;
+    if (t->kind == EV_CORPUS) {
+        *hit = sc->n_top1;
+        *w = sc->n_tok;
+        *name = "token_acc";
+    } else if (metric == STUDY_METRIC_ACC || (metric == STUDY_METRIC_DEFAULT &&
+                                              t->head == EV_HEAD_ACC)) {
+        *hit = sc->correct;
+        *name = "acc";
+    } else if ((metric == STUDY_METRIC_ACC_NORM || t->head == EV_HEAD_ACC_NORM) && t->has_norm) {
+        *hit = sc->correct_norm;
+        *name = "acc_norm";
+    } else if (t->head == EV_HEAD_MC2 && metric == STUDY_METRIC_DEFAULT) {
+        *hit = sc->mc2;
+        *name = "mc2";
+    } else {
+        *hit = sc->correct;
+        *name = "acc";
+    }
+}
+
+static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, study_raw *raw,
+                           study_task_res *T, abl_err *err)
+{
+    int n = t->n_items, nv = 1 + c->n_units, L = c->L;
+    ev_plan plan;
+    memset(&plan, 0, sizeof plan);
+    ev_results *R = calloc((size_t)nv, sizeof *R);
+    ev_item_score *sc = malloc(sizeof *sc * (size_t)(n > 0 ? n : 1));
+    raw->n_items = n;
+    raw->n_var = nv;
+    raw->L = L;
+    raw->hits = malloc(sizeof(double) * (size_t)nv * n);
+    raw->weight = malloc(sizeof(double) * (size_t)n);
+    raw->chance = malloc(sizeof(double) * (size_t)n);
+    raw->cos_sum = calloc((size_t)n * L, sizeof(double));
+    raw->ang = calloc((size_t)n * L, sizeof(double));
+    raw->n_tok = calloc((size_t)n, sizeof(double));
+    abl_status s = ABL_OK;
+    if (!R || !sc || !raw->hits || !raw->weight || !raw->chance || !raw->cos_sum || !raw->ang ||
+        !raw->n_tok) {
+        s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for results", t->name);
+        goto done;
+    }
+    for (int v = 0; v < nv && !s; v++)
+        s = ev_results_alloc(&R[v], t, err);
+    ev_plan_opts po = {c->o->batch_tokens, false};
+    if (s || (s = ev_plan_make(&plan, t, NULL, n, &po, err)))
+        goto done;
+    ev_progress pr;
+    char label[128];
+    snprintf(label, sizeof label, "%d/%d %.30s x%d passes", ti + 1, n_tasks, t->name, nv);
+    if (c->o->progress)
+        ev_progress_begin(&pr, stderr, label, n, plan.n_tok);
+    double t0 = ev_now();
+    for (int bi = 0; bi < plan.n_batches; bi++) {
+        ev_batch *eb = &plan.batches[bi];
+        for (int q = 0; q < eb->fb.n_tok; q++)
+            raw->n_tok[eb->fb.seq_tag[eb->fb.seq[q]]] += 1;
+        char key[160];
+        snprintf(key, sizeof key, "%s/%d", t->name, bi);
+        c->units_total++;
+        const char *rec = c->j ? journal_find(c->j, key) : NULL;
+        if (rec) {
+            if (decode(c, rec, eb, R, raw->cos_sum, raw->ang) != 0) {
+                s = abl_fail(err, ABL_E_FORMAT, "%s/journal.tsv: record '%s' does not match "
+                             "this run's batches (hint: delete the run directory)",
+                             journal_dir(c->j), key);
+                break;
+            }
+            c->units_resumed++;
+        } else {
+            if (c->o->stop && *c->o->stop) {
+                s = abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
+                break;
+            }
+            if ((s = run_unit(c, t, eb, R, raw->cos_sum, raw->ang, err)))
+                break;
+            if (c->j) {
+                const char *p = encode(c, eb, R, raw->cos_sum, raw->ang);
+                if (!p) {
+                    s = abl_fail(err, ABL_E_NOMEM, "study: out of memory encoding a unit");
+                    break;
+                }
+                if ((s = journal_append(c->j, key, p, err)))
+                    break;
+            }
+            c->units_new++;
+            if (c->o->stop_after_units > 0 && c->units_new >= c->o->stop_after_units) {
+                s = abl_fail(err, ABL_E_INTERRUPTED, "stopped after %d units (test hook)",
+                             c->units_new);
+                break;
+            }
+        }
+        if (c->o->progress)
+            ev_progress_update(&pr, eb->n_items, eb->fb.n_tok);
+    }
+    if (c->o->progress)
+        ev_progress_end(&pr);
+    if (s)
+        goto done;
+    T->seconds = ev_now() - t0;
+    const char *mname = "acc";
+    double *ratio = malloc(sizeof(double) * (size_t)n);
+    if (!ratio) {
+        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+        goto done;
+    }
+    for (int v = 0; v < nv && !s; v++) {
+        s = ev_item_scores(t, &R[v], NULL, n, sc, err);
+        for (int i = 0; i < n && !s; i++) {
+            item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i], &raw->weight[i],
+                      &mname);
+            raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
+            if (v == 0)
+                ratio[i] = raw->weight[i] > 0 ? raw->hits[i] / raw->weight[i] : 0;
+        }
+    }
+    if (!s) {
+        snprintf(T->name, sizeof T->name, "%s", t->name);
+        snprintf(T->metric, sizeof T->metric, "%s", mname);
+        study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
+        T->acc_se = stats_se(ratio, n);
+        T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
+    }
+    free(ratio);
+done:
+    ev_plan_free(&plan);
+    if (R)
+        for (int v = 0; v < nv; v++)
+            ev_results_free(&R[v]);
+    free(R);
+    free(sc);
+    return s;
+}
+
+static void raw_free(study_raw *r)
+{
+    free(r->hits);
+    free(r->weight);
+    free(r->chance);
+    free(r->cos_sum);
+    free(r->ang);
+    free(r->n_tok);
+}
+
+void study_result_free(study_result *r)
+{
+    if (!r)
+        return;
+    for (int t = 0; t < r->n_tasks; t++)
+        study_task_free(&r->tasks[t]);
+    free(r->tasks);
+    study_task_free(&r->pooled);
+    free(r->unit_layer);
+    free(r);
+}
+
+/* Split "a,b,c" (or "all") into names; returns the count or -1 on a bad list. */
+static int split_tasks(const char *s, char names[][96], int cap)
+{
+    if (!strcmp(s, "all")) {
+        int n = 0;
+        for (const char *const *p = ev_task_names(); *p && n < cap; p++)
+            snprintf(names[n++], 96, "%s", *p);
+        return n;
+    }
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0 || len >= 96 || n == cap)
+            return -1;
+        memcpy(names[n], p, len);
+        names[n][len] = 0;
+        for (int k = 0; k < n; k++)
+            if (!strcmp(names[k], names[n]))
+                return -1;
+        n++;
+        p += len + (e != NULL);
+        if (e && !*p)
+            return -1;
+    }
+    return n;
+}
+
+static const char *unit_name(study_unit u)
+{
+    return u == STUDY_UNIT_ATTN ? "attn" : u == STUDY_UNIT_MLP ? "mlp" : "block";
+}
+
+abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
+{
+    *out = NULL;
+    double t_start = ev_now();
+    enum { MAX_TASKS = 32 };
+    char names[MAX_TASKS][96];
+    int n_tasks = split_tasks(o->tasks ? o->tasks : "", names, MAX_TASKS);
+    if (n_tasks <= 0)
+        return abl_fail(err, ABL_E_ARG, "--tasks '%s': expected a comma list of task names "
+                        "(see `ablate eval --help`) or 'all'", o->tasks ? o->tasks : "");
+    if (o->n_boot < 1)
+        return abl_fail(err, ABL_E_ARG, "bootstrap resamples: expected >= 1, found %d",
+                        o->n_boot);
+    study_result *r = calloc(1, sizeof *r);
+    ev_task *tasks[MAX_TASKS] = {0};
+    study_raw raw[MAX_TASKS];
+    memset(raw, 0, sizeof raw);
+    model *m = NULL;
+    journal *j = NULL;
+    study_ctx c;
+    memset(&c, 0, sizeof c);
+    int units[STUDY_MAX_UNITS], n_units = 0;
+    if (!r)
+        return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    model_opts mo = model_opts_default();
+    mo.threads = o->threads;
+    mo.device = o->device;
+    abl_status s = model_load(&m, o->model_dir, &mo, err);
+    if (s) {
+        abl_wrap(err, "loading the model");
+        goto fail;
+    }
+    const hf_config *cfg = model_config(m);
+    if ((s = parse_layers(o->layers, cfg->n_layers, units, &n_units, err)))
+        goto fail;
+    /* model hash */
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "%s/model.safetensors", o->model_dir);
+    struct stat st;
+    if (stat(mpath, &st) != 0)
+        snprintf(mpath, sizeof mpath, "%s/model.safetensors.index.json", o->model_dir);
+    if ((s = sha256_file(mpath, r->model_sha256, err)))
+        goto fail;
+    snprintf(r->model_dir, sizeof r->model_dir, "%s", o->model_dir);
+    snprintf(r->arch, sizeof r->arch, "%s", cfg->arch);
+    snprintf(r->kernels, sizeof r->kernels, "%s", kern.name ? kern.name : "?");
+    snprintf(r->command, sizeof r->command, "%s", o->command ? o->command : "");
+    snprintf(r->unit_name, sizeof r->unit_name, "%s", unit_name(o->unit));
+    r->n_layers = cfg->n_layers;
+    r->limit = o->limit;
+    r->seed = o->seed;
+    r->n_boot = o->n_boot;
+    r->n_units = n_units;
+    r->unit_layer = malloc(sizeof(int) * (size_t)n_units);
+    r->tasks = calloc((size_t)n_tasks, sizeof *r->tasks);
+    if (!r->unit_layer || !r->tasks) {
+        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+        goto fail;
+    }
+    memcpy(r->unit_layer, units, sizeof(int) * (size_t)n_units);
+    r->n_tasks = n_tasks;
+    /* tasks */
+    ev_load_opts lo = ev_load_opts_default();
+    lo.data_dir = o->data_dir;
+    lo.limit = o->limit;
+    lo.seed = o->seed;
+    const char *ddir = o->data_dir ? o->data_dir : "data/tasks";
+    char config[8192];
+    int cl = snprintf(config, sizeof config, "ablate-study-v1 model_sha256=%s kernels=%s "
+                      "device=%d unit=%s metric=%d limit=%d seed=%llu batch_tokens=%d boot=%d "
+                      "layers=", r->model_sha256, r->kernels, o->device, r->unit_name,
+                      (int)o->metric, o->limit, (unsigned long long)o->seed, o->batch_tokens,
+                      o->n_boot);
+    for (int u = 0; u < n_units && cl < (int)sizeof config - 600; u++)
+        cl += snprintf(config + cl, sizeof config - (size_t)cl, "%s%d", u ? "," : "", units[u]);
+    for (int t = 0; t < n_tasks; t++) {
+        if ((s = ev_task_load(&tasks[t], names[t], model_tok(m), &lo, err)))
+            goto fail;
+        if ((s = study_task_alloc(&r->tasks[t], n_units))) {
+            abl_fail(err, s, "study: out of memory");
+            goto fail;
+        }
+        task_data_hash(ddir, names[t], r->tasks[t].data_sha256);
+        if (cl < (int)sizeof config - 300)
+            cl += snprintf(config + cl, sizeof config - (size_t)cl, " task=%s:%.16s:%d",
+                           names[t], r->tasks[t].data_sha256, tasks[t]->n_items);
+    }
+    if (cl >= (int)sizeof config - 300) {
+        s = abl_fail(err, ABL_E_ARG, "study: configuration too long (too many tasks or blocks)");
+        goto fail;
+    }
+    if ((s = study_task_alloc(&r->pooled, n_units))) {
+        abl_fail(err, s, "study: out of memory");
+        goto fail;
+    }
+    snprintf(r->pooled.name, sizeof r->pooled.name, "pooled");
+    snprintf(r->pooled.metric, sizeof r->pooled.metric, "mean");
+    if (o->out_dir && (s = journal_open(&j, o->out_dir, config, err)))
+        goto fail;
+    c.o = o;
+    c.m = m;
+    c.j = j;
+    c.L = cfg->n_layers;
+    c.D = cfg->d_model;
+    c.n_units = n_units;
+    c.unit_layer = r->unit_layer;
+    for (int t = 0; t < n_tasks; t++)
+        if ((s = run_task(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
+            goto fail;
+    r->units_total = c.units_total;
+    r->units_resumed = c.units_resumed;
+    study_pool(r->tasks, n_tasks, n_units, &r->pooled);
+    double se2 = 0;
+    for (int t = 0; t < n_tasks; t++)
+        se2 += r->tasks[t].acc_se * r->tasks[t].acc_se;
+    r->pooled.acc_se = sqrt(se2) / n_tasks;
+    if ((s = study_bootstrap(r, raw, o->seed, err)))
+        goto fail;
+    r->wall_seconds = ev_now() - t_start;
+    if (o->out_dir && (s = report_write_all(r, o->out_dir, err)))
+        goto fail;
+    goto cleanup;
+fail:
+    if (s == ABL_E_INTERRUPTED && o->out_dir)
+        abl_fail(err, ABL_E_INTERRUPTED, "interrupted: %d work units finished and saved in "
+                 "%s/journal.tsv (hint: run the same command again to resume)",
+                 c.units_new + c.units_resumed, o->out_dir);
+    study_result_free(r);
+    r = NULL;
+cleanup:
+    for (int t = 0; t < n_tasks; t++) {
+        ev_task_free(tasks[t]);
+        raw_free(&raw[t]);
+    }
+    journal_close(j);
+    model_free(m);
+    free(c.save);
+    free(c.row_cos);
+    free(c.last_row);
+    free(c.payload);
+    *out = r;
+    return s;
+}

@@ -1,0 +1,99 @@
+/* eval/study.h - the study driver: per task one intact pass (accuracy, cosine statistics via
+ * hooks), then every block (or sub-block) removed in turn, resuming from the intact residual;
+ * statistics with bootstrap CIs; journaled work units; the reports of a run directory. */
+#ifndef STUDY_H
+#define STUDY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/abl.h"
+
+#define STUDY_MAX_UNITS 512  /* blocks a study can remove one by one */
+
+typedef enum { STUDY_UNIT_BLOCK = 0, STUDY_UNIT_ATTN, STUDY_UNIT_MLP } study_unit;
+typedef enum { STUDY_METRIC_DEFAULT = 0, STUDY_METRIC_ACC, STUDY_METRIC_ACC_NORM } study_metric;
+
+/* Everything a run depends on. Strings are borrowed for the duration of the call. */
+typedef struct {
+    const char *model_dir;      /* HF folder */
+    const char *data_dir;       /* NULL = "data/tasks" */
+    const char *tasks;          /* comma list of task names, or "all" */
+    const char *layers;         /* "0-9,20" style list of blocks to remove; NULL = all */
+    int limit;                  /* per-task item sample; <= 0: every item */
+    study_unit unit;
+    study_metric metric;
+    const char *out_dir;        /* run directory (journal, reports); NULL = no files */
+    int threads;                /* <= 0: all cores */
+    int device;                 /* 0 cpu, 1 cuda */
+    uint64_t seed;              /* item sample and bootstrap seed */
+    int n_boot;                 /* bootstrap resamples (>= 1000 for reports) */
+    int batch_tokens;           /* packed batch token budget; <= 0: eval's default */
+    bool progress;              /* progress lines on stderr */
+    volatile int *stop;         /* polled between work units: nonzero -> ABL_E_INTERRUPTED */
+    int stop_after_units;       /* test hook: > 0 stops (ABL_E_INTERRUPTED) after this many
+                                   newly computed units, as a kill would */
+    const char *command;        /* the command line, echoed into summary.json */
+} study_opts;
+
+study_opts study_opts_default(void);
+
+/* Correlation of a per-unit score with the drop (or relevance), with bootstrap 95% CIs. */
+typedef struct {
+    int n;                      /* units with a defined value */
+    double pearson, pearson_lo, pearson_hi;
+    double spearman, spearman_lo, spearman_hi;
+    double kendall, kendall_lo, kendall_hi;
+    double discordant;          /* share of discordant unit pairs (NaN when none ordered) */
+    int n_pairs;                /* pairs ordered by both sides */
+} study_corr;
+
+/* One task's (or the pooled) results. Accuracies are fractions in [0, 1]; drops in points. */
+typedef struct {
+    char name[96];
+    char metric[16];            /* "acc", "acc_norm", "token_acc", ... */
+    char data_sha256[65];       /* hash of the task's data files ("" for pooled) */
+    int n_items;
+    double chance;              /* r(D) */
+    double acc, acc_se, acc_lo, acc_hi;
+    bool near_chance;           /* acc - chance < 2 se: relevance is noise */
+    double seconds;             /* wall time of this task's passes */
+    double *cos_score;          /* (n_units) mean over tokens of 1 - cos(in, out) */
+    double *cos_raw;            /* (n_units) mean over tokens of cos(in, out) */
+    double *ang;                /* (n_units) mean over inputs of arccos(cos) / pi, last token */
+    double *acc_abl;            /* (n_units) accuracy with the unit removed */
+    double *drop, *drop_lo, *drop_hi;   /* (n_units) points, paired-bootstrap 95% CI */
+    double *rel;                /* (n_units) accuracy relevance; NaN = n/a */
+    study_corr c_drop;          /* cosine score vs drop */
+    study_corr c_rel;           /* cosine score vs relevance */
+    study_corr c_raw;           /* raw cosine vs drop */
+    study_corr c_ang;           /* angular distance vs drop */
+} study_task_res;
+
+typedef struct {
+    /* configuration echo */
+    char model_dir[512], model_sha256[65], arch[64], kernels[32];
+    char command[1024], unit_name[8];
+    int n_layers, limit, n_boot;
+    uint64_t seed;
+    int n_units;
+    int *unit_layer;            /* (n_units) block index of each removed unit */
+    int n_tasks;
+    study_task_res *tasks;      /* (n_tasks) */
+    study_task_res pooled;      /* mean over tasks of scores, accuracies, drops; CIs from
+                                   resampling items within every task */
+    double wall_seconds;        /* this invocation */
+    int units_total, units_resumed;
+} study_result;
+
+/* Run the whole study. *out is allocated (free with study_result_free); on error it is NULL.
+ * With out_dir set, work units are journaled there (another configuration's directory is
+ * refused with ABL_E_STATE) and the reports are written atomically at the end. Interrupted
+ * (stop flag or stop_after_units): ABL_E_INTERRUPTED, everything finished so far is saved. */
+abl_status study_run(const study_opts *o, study_result **out, abl_err *err);
+void study_result_free(study_result *r);
+
+/* The definitions printed by `ablate run --help` and in report.md (static text). */
+const char *study_definitions(void);
+
+#endif

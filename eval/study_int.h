@@ -1,0 +1,41 @@
+/* eval/study_int.h - internals shared by the study's files: the raw per-item measurements of a
+ * task (what the journal stores) and the estimators computed from them. */
+#ifndef STUDY_INT_H
+#define STUDY_INT_H
+
+#include <stdint.h>
+
+#include "stats.h"
+#include "study.h"
+
+/* Raw measurements of one task, item by item. v = 0 is the intact model, v = 1 + u the model
+ * with unit u removed. L = blocks (cosine statistics are kept for every block). */
+typedef struct {
+    int n_items, n_var, L;
+    double *hits;       /* (n_var, n_items) headline hits: 0/1, or top-1 hits for token acc */
+    double *weight;     /* (n_items) 1, or scored tokens for token acc */
+    double *chance;     /* (n_items) 1 / choices (0 for next-token accuracy) */
+    double *cos_sum;    /* (n_items, L) sum over the item's tokens of 1 - cos(in, out) */
+    double *n_tok;      /* (n_items) tokens the cosine sums run over */
+    double *ang;        /* (n_items, L) arccos(cos) / pi at the item's last context token */
+} study_raw;
+
+/* Fill T's point estimates and correlations from raw over the items idx (n = raw->n_items;
+ * idx NULL = every item once). unit_layer (n_units) maps units to blocks. Only the fields of
+ * T that are arrays must be allocated (n_units each). */
+void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer, int n_units,
+                    study_task_res *T);
+
+/* Pool task estimates: per unit the mean over tasks (relevance: mean over tasks where it is
+ * defined), then correlations across units. */
+void study_pool(const study_task_res *tasks, int n_tasks, int n_units, study_task_res *P);
+
+/* Every CI of r: resample items within each task n_boot times (seeded), re-estimate, take
+ * percentile 95% intervals. Returns ABL_E_NOMEM on allocation failure. */
+abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err);
+
+/* Allocate / free the per-unit arrays of a task result. */
+abl_status study_task_alloc(study_task_res *T, int n_units);
+void study_task_free(study_task_res *T);
+
+#endif

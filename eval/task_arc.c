@@ -1,0 +1,84 @@
+/* eval/task_arc.c - ARC-Easy (arc_easy/test.json, one JSON array) and ARC-Challenge
+ * (arc_challenge/test.jsonl). lm-eval: "Question: <q>\nAnswer:", continuations " <choice>". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task.h"
+
+/* One ARC object {"question", "choices": {"text": [...], "label": [...]}, "answerKey"} -> doc. */
+static abl_status arc_doc(ev_docs *d, const json_val *o, const char *where, ev_str *ctx, abl_err *err)
+{
+    const json_val *q, *key;
+    abl_status s;
+    if ((s = ev_json_str(o, "question", &q, where, err)) || (s = ev_json_str(o, "answerKey", &key, where, err)))
+        return s;
+    const json_val *ch = json_get(o, "choices");
+    const json_val *text = json_get(ch, "text"), *label = json_get(ch, "label");
+    if (!text || !label || text->type != JSON_ARRAY || label->type != JSON_ARRAY || text->len != label->len ||
+        text->len == 0)
+        return abl_fail(err, ABL_E_FORMAT,
+                        "%s: expected \"choices\": {\"text\": [...], \"label\": [...]} of equal non-zero "
+                        "length, found something else",
+                        where);
+    int gold = -1;
+    for (size_t i = 0; i < label->len; i++) {
+        const json_val *l = &label->kids[i];
+        if (l->type != JSON_STRING || text->kids[i].type != JSON_STRING)
+            return abl_fail(err, ABL_E_FORMAT, "%s: expected string choice text and label, found another type",
+                            where);
+        if (gold < 0 && l->len == key->len && !memcmp(l->str, key->str, key->len))
+            gold = (int)i;
+    }
+    if (gold < 0)
+        return abl_fail(err, ABL_E_FORMAT, "%s: expected answerKey \"%s\" among the choice labels, found none",
+                        where, key->str);
+    ev_str_clear(ctx);
+    if ((s = ev_str_catz(ctx, "Question: ", err)) || (s = ev_str_cat(ctx, q->str, q->len, err)) ||
+        (s = ev_str_catz(ctx, "\nAnswer:", err)) || (s = ev_docs_begin(d, ctx->p, ctx->n, gold, -1, err)))
+        return s;
+    for (size_t i = 0; i < text->len; i++)
+        if ((s = ev_docs_choice(d, NULL, 0, " ", text->kids[i].str, text->kids[i].len, false, err)))
+            return s;
+    return ev_docs_end(d, where, err);
+}
+
+static abl_status arc_easy_read(ev_docs *d, const char *dir, const char *arg, abl_err *err)
+{
+    (void)arg;
+    char path[512], where[600];
+    char *buf = NULL;
+    size_t len = 0;
+    json_doc *doc = NULL;
+    ev_str ctx = {0};
+    abl_status s = ev_read_file(dir, "arc_easy/test.json", &buf, &len, path, sizeof path, err);
+    if (!s)
+        s = json_parse(&doc, buf, len, path, err);
+    if (!s && json_root(doc)->type != JSON_ARRAY)
+        s = abl_fail(err, ABL_E_FORMAT, "%s: expected a JSON array of questions, found another type", path);
+    for (size_t i = 0; !s && i < json_root(doc)->len; i++) {
+        snprintf(where, sizeof where, "%s: element %zu", path, i);
+        s = arc_doc(d, &json_root(doc)->kids[i], where, &ctx, err);
+    }
+    json_free(doc);
+    ev_str_free(&ctx);
+    free(buf);
+    return s;
+}
+
+static abl_status arc_line(ev_docs *d, const json_val *o, const char *where, void *user, abl_err *err)
+{
+    return arc_doc(d, o, where, user, err);
+}
+
+static abl_status arc_challenge_read(ev_docs *d, const char *dir, const char *arg, abl_err *err)
+{
+    (void)arg;
+    ev_str ctx = {0};
+    abl_status s = ev_each_jsonl(d, dir, "arc_challenge/test.jsonl", arc_line, &ctx, err);
+    ev_str_free(&ctx);
+    return s;
+}
+
+const ev_task_def ev_def_arc_easy = {"arc_easy", EV_MC, EV_HEAD_ACC_NORM, true, arc_easy_read};
+const ev_task_def ev_def_arc_challenge = {"arc_challenge", EV_MC, EV_HEAD_ACC_NORM, true, arc_challenge_read};

@@ -1,0 +1,277 @@
+/* loader/config.c - reads a Hugging Face config.json for llama-family models and rejects anything
+ * the engine would silently compute wrong (other activations, rope scaling, inconsistent sizes). */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static const struct { const char *arch, *model_type; bool qkv_bias; } known_archs[] = {
+    {"LlamaForCausalLM", "llama", false},
+    {"MistralForCausalLM", "mistral", false},
+    {"Qwen2ForCausalLM", "qwen2", true},
+};
+
+/* Required (or optional with default `def` when def >= 0) positive integer field <= max. */
+static abl_status get_dim(const json_val *root, const char *key, int64_t def, int64_t max,
+                          int *out, const char *name, abl_err *err)
+{
+    const json_val *v = json_get(root, key);
+    if (!v || v->type == JSON_NULL) {
+        if (def < 0)
+            return abl_fail(err, ABL_E_FORMAT, "%s: expected an integer \"%s\", found none", name, key);
+        *out = (int)def;
+        return ABL_OK;
+    }
+    int64_t x;
+    if (!json_as_int(v, &x))
+        return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected an integer, found %s", name, key,
+                        v->type == JSON_NUMBER ? "a non-integer number" : json_type_name(v->type));
+    if (x <= 0)
+        return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected a positive integer, found %lld",
+                        name, key, (long long)x);
+    if (x > max)
+        return abl_fail(err, ABL_E_UNSUPPORTED, "%s: \"%s\" = %lld is implausibly large (limit %lld)",
+                        name, key, (long long)x, (long long)max);
+    *out = (int)x;
+    return ABL_OK;
+}
+
+/* Optional positive finite number. */
+static abl_status get_pos(const json_val *root, const char *key, double def, double *out,
+                          const char *name, abl_err *err)
+{
+    const json_val *v = json_get(root, key);
+    if (!v || v->type == JSON_NULL) {
+        *out = def;
+        return ABL_OK;
+    }
+    double x;
+    if (!json_as_num(v, &x))
+        return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected a number, found %s", name, key,
+                        json_type_name(v->type));
+    if (!(x > 0) || !isfinite(x))
+        return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected a positive finite number, found %g",
+                        name, key, x);
+    *out = x;
+    return ABL_OK;
+}
+
+static abl_status get_bool(const json_val *root, const char *key, bool def, bool *out,
+                           const char *name, abl_err *err)
+{
+    const json_val *v = json_get(root, key);
+    if (!v || v->type == JSON_NULL) {
+        *out = def;
+        return ABL_OK;
+    }
+    if (!json_as_bool(v, out))
+        return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected true or false, found %s", name,
+                        key, json_type_name(v->type));
+    return ABL_OK;
+}
+
+/* Token id: integer >= 0, null/absent -> -1, a list -> its first element. */
+static abl_status get_token(const json_val *root, const char *key, int *out, const char *name,
+                            abl_err *err)
+{
+    const json_val *v = json_get(root, key);
+    *out = -1;
+    if (v && v->type == JSON_ARRAY)
+        v = v->len ? &v->kids[0] : NULL;
+    if (!v || v->type == JSON_NULL)
+        return ABL_OK;
+    int64_t x;
+    if (!json_as_int(v, &x) || x < 0 || x > INT32_MAX)
+        return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected a token id (integer >= 0), found %s",
+                        name, key, json_type_name(v->type));
+    *out = (int)x;
+    return ABL_OK;
+}
+
+abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *name, abl_err *err)
+{
+    ABL_ASSERT(cfg);
+    memset(cfg, 0, sizeof *cfg);
+    if (!name)
+        name = "config.json";
+    json_doc *doc = NULL;
+    abl_status st = json_parse(&doc, text, len, name, err);
+    if (st != ABL_OK)
+        return st;
+    const json_val *r = json_root(doc);
+    int ai = -1;
+    if (r->type != JSON_OBJECT) {
+        st = abl_fail(err, ABL_E_FORMAT, "%s: expected a JSON object, found %s", name,
+                      json_type_name(r->type));
+        goto out;
+    }
+    /* architecture: "architectures"[0], else "model_type" */
+    const json_val *archs = json_get(r, "architectures");
+    const char *arch = NULL, *mt = json_as_str(json_get(r, "model_type"));
+    if (archs && archs->type == JSON_ARRAY && archs->len >= 1)
+        arch = json_as_str(&archs->kids[0]);
+    else if (archs && archs->type != JSON_NULL) {
+        st = abl_fail(err, ABL_E_FORMAT, "%s: \"architectures\": expected a list of strings", name);
+        goto out;
+    }
+    for (int i = 0; i < (int)ABL_ARRAY_LEN(known_archs); i++)
+        if ((arch && strcmp(arch, known_archs[i].arch) == 0) ||
+            (!arch && mt && strcmp(mt, known_archs[i].model_type) == 0))
+            ai = i;
+    char q1[64];
+    if (ai < 0) {
+        st = abl_fail(err, ABL_E_UNSUPPORTED,
+                      "%s: unsupported architecture '%s' (hint: supported are LlamaForCausalLM, "
+                      "MistralForCausalLM, Qwen2ForCausalLM)", name,
+                      json_quote(q1, sizeof q1, arch ? arch : mt ? mt : "(none given)"));
+        goto out;
+    }
+    snprintf(cfg->arch, sizeof cfg->arch, "%s", known_archs[ai].arch);
+
+    const char *act = json_as_str(json_get(r, "hidden_act"));
+    const json_val *actv = json_get(r, "hidden_act");
+    if (actv && actv->type != JSON_NULL && (!act || strcmp(act, "silu") != 0)) {
+        st = abl_fail(err, ABL_E_UNSUPPORTED,
+                      "%s: hidden_act: expected \"silu\", found %s%s%s (hint: only SwiGLU MLPs are "
+                      "implemented)", name, act ? "\"" : "",
+                      act ? json_quote(q1, sizeof q1, act) : json_type_name(actv->type),
+                      act ? "\"" : "");
+        goto out;
+    }
+    const json_val *rs = json_get(r, "rope_scaling");
+    if (rs && rs->type != JSON_NULL) {
+        const char *ty = json_as_str(json_get(rs, "rope_type"));
+        if (!ty)
+            ty = json_as_str(json_get(rs, "type"));
+        st = abl_fail(err, ABL_E_UNSUPPORTED,
+                      "%s: rope_scaling of type '%s' is not supported (hint: only plain RoPE, "
+                      "rope_scaling null, is implemented; the model would compute wrong values)",
+                      name, json_quote(q1, sizeof q1, ty ? ty : "?"));
+        goto out;
+    }
+
+    if ((st = get_dim(r, "hidden_size", -1, 1 << 16, &cfg->d_model, name, err)) ||
+        (st = get_dim(r, "num_hidden_layers", -1, 1024, &cfg->n_layers, name, err)) ||
+        (st = get_dim(r, "num_attention_heads", -1, 1024, &cfg->n_heads, name, err)) ||
+        (st = get_dim(r, "num_key_value_heads", cfg->n_heads, 1024, &cfg->n_kv_heads, name, err)) ||
+        (st = get_dim(r, "intermediate_size", -1, 1 << 20, &cfg->d_ff, name, err)) ||
+        (st = get_dim(r, "vocab_size", -1, 1 << 24, &cfg->vocab, name, err)) ||
+        (st = get_dim(r, "max_position_embeddings", 2048, 1 << 21, &cfg->max_pos, name, err)))
+        goto out;
+    const json_val *hd = json_get(r, "head_dim");
+    if (!hd || hd->type == JSON_NULL) {
+        if (cfg->d_model % cfg->n_heads != 0) {
+            st = abl_fail(err, ABL_E_FORMAT,
+                          "%s: hidden_size %d is not divisible by num_attention_heads %d", name,
+                          cfg->d_model, cfg->n_heads);
+            goto out;
+        }
+        cfg->head_dim = cfg->d_model / cfg->n_heads;
+    } else if ((st = get_dim(r, "head_dim", -1, 1024, &cfg->head_dim, name, err))) {
+        goto out;
+    }
+    if (cfg->n_heads % cfg->n_kv_heads != 0) {
+        st = abl_fail(err, ABL_E_FORMAT,
+                      "%s: num_attention_heads %d is not divisible by num_key_value_heads %d", name,
+                      cfg->n_heads, cfg->n_kv_heads);
+        goto out;
+    }
+    if (cfg->head_dim % 2 != 0) {
+        st = abl_fail(err, ABL_E_UNSUPPORTED, "%s: head_dim %d is odd (RoPE needs an even head_dim)",
+                      name, cfg->head_dim);
+        goto out;
+    }
+    if ((st = get_pos(r, "rope_theta", 10000.0, &cfg->rope_theta, name, err)) ||
+        (st = get_pos(r, "rms_norm_eps", 1e-6, &cfg->norm_eps, name, err)) ||
+        (st = get_bool(r, "tie_word_embeddings", false, &cfg->tie_embeddings, name, err)) ||
+        (st = get_bool(r, "attention_bias", known_archs[ai].qkv_bias, &cfg->attn_bias, name, err)) ||
+        (st = get_bool(r, "mlp_bias", false, &cfg->mlp_bias, name, err)) ||
+        (st = get_token(r, "bos_token_id", &cfg->bos_id, name, err)) ||
+        (st = get_token(r, "eos_token_id", &cfg->eos_id, name, err)))
+        goto out;
+    if (known_archs[ai].qkv_bias)
+        cfg->attn_bias = true; /* Qwen2 always has q/k/v biases whatever the field says */
+    if (cfg->mlp_bias && ai != 0) {
+        st = abl_fail(err, ABL_E_UNSUPPORTED, "%s: mlp_bias is only defined for LlamaForCausalLM", name);
+        goto out;
+    }
+    /* sliding-window attention (Mistral, Qwen2 with use_sliding_window) */
+    cfg->sliding_window = 0;
+    bool use_sw = ai == 1;
+    if (ai == 2 && (st = get_bool(r, "use_sliding_window", false, &use_sw, name, err)))
+        goto out;
+    if (use_sw && (st = get_dim(r, "sliding_window", 0, 1 << 24, &cfg->sliding_window, name, err)))
+        goto out;
+out:
+    json_free(doc);
+    if (st != ABL_OK)
+        memset(cfg, 0, sizeof *cfg);
+    return st;
+}
+
+abl_status cfg_load(hf_config *cfg, const char *path, abl_err *err)
+{
+    ABL_ASSERT(cfg && path);
+    memset(cfg, 0, sizeof *cfg);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return abl_fail(err, ABL_E_IO, "%s: cannot open: %s (hint: pass a Hugging Face model folder)",
+                        path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    abl_status st = ABL_OK;
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, fp);
+        n += r;
+        if (r == 0)
+            break;
+        if (n == cap) {
+            if (cap >= ((size_t)16 << 20)) {
+                st = abl_fail(err, ABL_E_FORMAT, "%s: larger than 16 MB, not a config.json", path);
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (!buf)
+        st = abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
+    else if (st == ABL_OK && ferror(fp))
+        st = abl_fail(err, ABL_E_IO, "%s: read error", path);
+    fclose(fp);
+    if (st == ABL_OK)
+        st = cfg_parse(cfg, buf, n, path, err);
+    free(buf);
+    return st;
+}
+
+long long cfg_param_count(const hf_config *c)
+{
+    ABL_ASSERT(c);
+    long long D = c->d_model, F = c->d_ff, V = c->vocab, q = (long long)c->n_heads * c->head_dim,
+              kv = (long long)c->n_kv_heads * c->head_dim;
+    long long layer = 2 * D + D * q + 2 * D * kv + q * D + 3 * D * F;
+    if (c->attn_bias)
+        layer += q + 2 * kv + (cfg_has_o_bias(c) ? D : 0);
+    if (c->mlp_bias)
+        layer += 2 * F + D;
+    return V * D * (c->tie_embeddings ? 1 : 2) + D + layer * c->n_layers;
+}
+
+bool cfg_has_o_bias(const hf_config *c)
+{
+    /* Llama's attention_bias covers o_proj too; Qwen2 has q/k/v biases only. */
+    return c->attn_bias && strcmp(c->arch, "Qwen2ForCausalLM") != 0;
+}

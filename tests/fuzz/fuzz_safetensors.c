@@ -1,0 +1,45 @@
+/* tests/fuzz/fuzz_safetensors.c - libFuzzer target for loader/safetensors.c: each input is written
+ * to an in-memory file and opened; accepted files have every tensor read back as F32. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../loader/safetensors.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int fd = -1;
+    static char path[64];
+    if (fd < 0) {
+        fd = memfd_create("fuzz.safetensors", 0);
+        if (fd < 0)
+            abort();
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    }
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+        abort();
+    st_file *f = NULL;
+    abl_err e = {0};
+    if (st_open(&f, path, &e) == ABL_OK) {
+        for (int i = 0; i < st_count(f); i++) {
+            const st_tensor *t = st_at(f, i);
+            ABL_ASSERT(st_find(f, t->name) == t);
+            const float *x;
+            float *own;
+            if (st_read_f32(t, &x, &own, &e) == ABL_OK) {
+                volatile float s = 0;
+                for (int64_t k = 0; k < t->numel; k++)
+                    s += x[k];
+                free(own);
+            }
+        }
+        (void)st_metadata(f, "format");
+        st_close(f);
+    } else {
+        ABL_ASSERT(f == NULL && e.msg[0] && !strchr(e.msg, '\n'));
+    }
+    return 0;
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""tools/golden/tokenizer_golden.py - golden token ids from HF `tokenizers` (developer-side).
+
+Loads the converted models/smollm2-135m-instruct/tokenizer.json with the Python `tokenizers`
+package (the independent reference) and writes tests/golden/tokenizer_smollm2.tsv: prompts and
+answers sampled from every benchmark under ../shared/data (lm-eval-style prompt formats), the
+two text corpora, hand-written edge cases and seeded random mixes of tricky characters.
+
+Run from the repository root:  python3 tools/golden/tokenizer_golden.py [--data DIR] [--model DIR]
+
+File format (read by tests/test_tokenizer.c): lines starting with '#' are comments; every other
+line is TEXT<TAB>IDS<TAB>R, where TEXT is the string with backslash escapes (\\\\, \\n, \\t, \\r, \\xNN for
+other bytes below 0x20 and 0x7f; UTF-8 above ASCII as is) and IDS the comma-separated ids of
+encode(TEXT, add_special_tokens=False); R is '=' when HF decodes the ids back to TEXT and '~'
+when it does not (SmolLM2's vocab lacks 21 byte tokens, e.g. 0x04 and 0x1d, which HF drops
+without an unk token; so do we). The empty string is the line "<TAB><TAB>=".
+"""
+import argparse
+import csv
+import json
+import os
+import random
+
+from tokenizers import Tokenizer
+import tokenizers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MAX_LEN = 320      # bytes per sampled string (longer ones are cut at a space)
+PER_TASK = 80     # items sampled per benchmark (each gives a prompt and an answer)
+
+
+def cut(s):
+    b = s.encode("utf-8")
+    if len(b) <= MAX_LEN:
+        return s
+    s = b[:MAX_LEN].decode("utf-8", "ignore")
+    sp = s.rfind(" ", MAX_LEN // 2)
+    return s[:sp] if sp > 0 else s
+
+
+def jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def sample(rng, items, k=PER_TASK):
+    return rng.sample(items, min(k, len(items)))
+
+
+def benchmark_strings(data, rng):
+    out = []  # (source, text)
+
+    def add(src, prompt, answer):
+        out.append((src, cut(prompt)))
+        out.append((src, cut(answer)))
+
+    for it in sample(rng, jsonl(f"{data}/piqa/valid.jsonl")):
+        add("piqa", f"Question: {it['goal']}\nAnswer:", " " + it[rng.choice(["sol1", "sol2"])])
+    for name in ("arc_challenge",):
+        for it in sample(rng, jsonl(f"{data}/{name}/test.jsonl")):
+            add(name, f"Question: {it['question']}\nAnswer:", " " + rng.choice(it["choices"]["text"]))
+    with open(f"{data}/arc_easy/test.json", encoding="utf-8") as f:
+        for it in sample(rng, json.load(f)):
+            add("arc_easy", f"Question: {it['question']}\nAnswer:", " " + rng.choice(it["choices"]["text"]))
+    with open(f"{data}/hellaswag/hellaswag_val_full.txt", encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    items = [lines[i:i + 6] for i in range(0, len(lines) - 5, 6)]
+    for it in sample(rng, items):
+        add("hellaswag", it[0], " " + it[2 + rng.randrange(4)])
+    for it in sample(rng, jsonl(f"{data}/winogrande/winogrande.jsonl")):
+        add("winogrande", rng.choice(it["context_options"]), " " + it["continuation"])
+    for it in sample(rng, jsonl(f"{data}/boolq/boolq.jsonl")):
+        q = it["query"]
+        add("boolq", q if len(q.encode()) <= MAX_LEN else q[-MAX_LEN:].split(" ", 1)[-1], " " + rng.choice(it["choices"]))
+    for it in sample(rng, jsonl(f"{data}/openbookqa/openbook_qa.jsonl")):
+        add("openbookqa", it["query"], " " + rng.choice(it["choices"]))
+    for it in sample(rng, jsonl(f"{data}/copa/copa.jsonl")):
+        add("copa", it["query"], " " + rng.choice(it["choices"]))
+    for it in sample(rng, jsonl(f"{data}/lambada_openai/lambada_openai.jsonl")):
+        add("lambada", it["context"][-MAX_LEN:], " " + it["continuation"])
+    rows = []
+    mmlu_dir = f"{data}/mmlu/test"
+    for fn in sorted(os.listdir(mmlu_dir)):
+        with open(os.path.join(mmlu_dir, fn), encoding="utf-8", newline="") as f:
+            r = list(csv.reader(f))
+        subject = fn.replace("_test.csv", "").replace("_", " ")
+        rows += [(subject, row) for row in r[1:] if len(row) >= 6]
+    for subject, row in sample(rng, rows):
+        q = (f"The following are multiple choice questions (with answers) about {subject}.\n\n"
+             f"{row[0].strip()}\nA. {row[1]}\nB. {row[2]}\nC. {row[3]}\nD. {row[4]}\nAnswer:")
+        add("mmlu", q, " " + "ABCD"[int(row[5])] if row[5].isdigit() else " " + row[5])
+    with open(f"{data}/truthfulqa/mc_task.json", encoding="utf-8") as f:
+        for it in sample(rng, json.load(f)):
+            add("truthfulqa", f"Q: {it['question']}\nA:", " " + rng.choice(list(it["mc1_targets"])))
+    for name, path in (("wikitext", "corpus/wikitext2/wiki.test.raw"),
+                       ("shakespeare", "corpus/tinyshakespeare/input.txt")):
+        with open(f"{data}/{path}", "rb") as f:
+            text = f.read().decode("utf-8")
+        for _ in range(2 * PER_TASK):
+            a = rng.randrange(len(text) - MAX_LEN)
+            out.append((name, text[a:a + rng.randrange(1, MAX_LEN // 2)]))
+    return out
+
+
+EDGE = [
+    "", " ", "  ", "   ", "\n", "\n\n", "\n\n\n", "\t", "\t\t", "\r\n", "\r\n\r\n", " \n", "\n ",
+    " \n ", "  \n\n  ", "a  b", "a   b", "a    b", "a\tb", "a \tb", "a\t b", "a\n\nb", "a \n\n b",
+    "trailing ", "trailing  ", " leading", "  leading", "  both  ", "\tindented\n\tcode\n",
+    "x\u00a0y", "x\u3000y", "\u2003em space", "\u2028line sep", "\u0085nel", "\x0b\x0c", "\x1c\x1d\x1e\x1f",
+    "\x00", "a\x00b", "\x01\x02\x03", "\x7f", "\u200b zero width", "\ufeffbom",
+    "0", "7", "42", "123", "1234567890", "00001", "3.14159", "1,000,000", "-42", "+7", "1e10",
+    "12abc34", "v1.2.3", "2024-11-25", "10:30pm", "$1,234.56", "50%", "#1", "x²+y³", "½ ¼ ¾",
+    "٣٤٥", "१२३", "Ⅻ", "ⅷ", "①②③", "𝟙𝟚𝟛", "９９", " 99", "  99", "a1b2c3", "9" * 120,
+    "I'm", "you're", "they've", "we'll", "he'd", "it's", "don't", "can't", "won't",
+    "DON'T", "I'M", "YOU'RE", "We'Ll", "O'Neil", "rock 'n' roll", "'s", "'", "''", "'''",
+    "the '90s", "it's'", "x's'y", "' s", "'ſ", "ſ", "Kelvin \u212a",
+    "🙂", "👍🏽", "👨‍👩‍👧‍👦", "🇫🇷🇩🇪", "I ❤️ NY", " 🙂🙂 ", "😀😃😄😁😆😅😂🤣",
+    "日本語のテキスト", "中文字符测试。", "한국어 텍스트", "漢字かなカナ", " 日本", "東京2024年",
+    "café", "naïve", "Ångström", "résumé", "e\u0301", "a\u0308o\u0308u\u0308", "\u0301",
+    " \u0301", "Z̷̢a̴l̸g̵o̶", "ﬁ ligature", "Straße", "ǅ", "İstanbul",
+    "مرحبا بالعالم", "שלום עולם", "สวัสดีครับ", "नमस्ते दुनिया", "Привет, мир!", "Γειά σου Κόσμε",
+    "Ελληνικά123", "ქართული", "Հայերեն", "ትግርኛ", "ᚠᚢᚦ", "𐌰𐌱𐌲", "𖿤", "\U00011de3",
+    "<|im_start|>", "<|im_end|>", "<|endoftext|>", "hello<|im_end|>world",
+    "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+    "<|im_start|><|im_end|>", "<|im_start", "<|im_start|", "<|im_end|>>", "<<|im_start|>>",
+    "<|endoftext|><|endoftext|>", " <|endoftext|> ", "<file_sep>", "<repo_name>x<reponame>y",
+    "<|IM_START|>", "<|im_start|>user", "a<|endoftext|>1", "<filename>main.c<empty_output>",
+    "a" * 1000, " " * 300, "\n" * 64, "ab" * 300, "!!!!????....", "----------", "==========",
+    "...", "…", "—", "«quotes»", "“smart” ‘quotes’", "(parens) [brackets] {braces}",
+    "https://example.com/path?q=1&b=2#frag", "user@example.org", "C++ and C# and F#",
+    "def f(x):\n    return x ** 2\n", "if (a && b || !c) { return; }", '{"key": [1, 2, 3]}',
+    "<html><body>Hi</body></html>", "#include <stdio.h>\n", "$$\\frac{a}{b}$$", "a_b-c.d",
+    "snake_case_name", "CamelCaseName", "ALLCAPS", "MiXeD", "abc日本def", "Ωmega", "ǈ",
+    " = Robert Boulter = \r\n", " @-@ ", " , ", "A. B. C.", "e.g. i.e. etc.",
+]
+
+POOL = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 3 + list("0123456789") * 3 +
+        list(" " * 20) + list("\n\n\n\t\r") + list("'\"!?.,;:-_()[]{}<>/\\|@#$%^&*+=~`") +
+        ["é", "ü", "ñ", "ß", "ø", "e\u0301", "日", "本", "語", "한", "ア", "中", "🙂", "👍", "🏽",
+         "\u200d", "\u00a0", "\u3000", "\u2003", "٣", "१", "½", "²", "Ⅻ", "ſ", "Ж", "λ", "ا", "ש",
+         "<|im_start|>", "<|im_end|>", "<|endoftext|>", "'s", "'re", "'ll", "'T", "\x0b", "\x1c",
+         "\u0301", "…", "—", "€"])
+
+
+def random_strings(rng, n=200):
+    return [("random", "".join(rng.choice(POOL) for _ in range(rng.randrange(1, 60)))) for _ in range(n)]
+
+
+def esc(s):
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif o < 0x20 or o == 0x7F:
+            out.append("\\x%02x" % o)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "smollm2-135m-instruct"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "golden", "tokenizer_smollm2.tsv"))
+    ap.add_argument("--seed", type=int, default=2026)
+    a = ap.parse_args()
+    tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
+    rng = random.Random(a.seed)
+    cases = [("edge", s) for s in EDGE] + benchmark_strings(a.data, rng) + random_strings(rng)
+    seen, lines, per = set(), [], {}
+    for src, s in cases:
+        if s in seen:
+            continue
+        seen.add(s)
+        enc = tok.encode(s, add_special_tokens=False)
+        same = tok.decode(enc.ids, skip_special_tokens=False) == s
+        lines.append(esc(s) + "\t" + ",".join(map(str, enc.ids)) + "\t" + ("=" if same else "~"))
+        per[src] = per.get(src, 0) + 1
+    with open(a.out, "w", encoding="utf-8", newline="\n") as f:
+        f.write(f"# tokenizer goldens: HF tokenizers {tokenizers.__version__} on "
+                f"{os.path.relpath(os.path.join(a.model, 'tokenizer.json'), ROOT)}; "
+                f"made by tools/golden/tokenizer_golden.py (seed {a.seed})\n")
+        f.write("# " + ", ".join(f"{k} {v}" for k, v in per.items()) + "\n")
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {a.out}: {len(lines)} strings, {os.path.getsize(a.out)} bytes; {per}")
+
+
+if __name__ == "__main__":
+    main()
