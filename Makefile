@@ -184,9 +184,13 @@ FUZZ_TARGETS    = json safetensors config
 FUZZ_FLAGS      = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB        = base/abl.c loader/json.c loader/safetensors.c loader/config.c loader/hf_names.c
+# A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
+# tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME.
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard loader/*.h) base/abl.h | build-fuzz/.ok
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) -lm
+.SECONDEXPANSION:
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*) $(wildcard loader/*.h) base/abl.h \
+                   | build-fuzz/.ok
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*) -lm -lpthread
 
 build-fuzz/.ok:
 	@mkdir -p build-fuzz

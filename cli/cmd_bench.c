@@ -10,6 +10,7 @@ static const char usage_text[] =
     "  kernels   time every CPU kernel variant at the model's shapes (GFLOPS, GB/s, % of peak)\n"
     "  forward   prefill and decode tokens/s of the whole model\n"
     "  study     time the units of work of a study\n"
+    "  tokenizer encode MB/s of the tokenizer on wikitext-2 (one core)\n"
     "`ablate bench WHAT --help` lists the options of each.\n";
 
 int cli_bench(int argc, char **argv)
@@ -24,7 +25,10 @@ int cli_bench(int argc, char **argv)
         return cli_bench_forward(argc - 1, argv + 1);
     if (!strcmp(argv[1], "study"))
         return cli_bench_study(argc - 1, argv + 1);
-    cli_error("bench", "expected kernels, forward or study, found '%s' (hint: ablate bench --help)",
+    if (!strcmp(argv[1], "tokenizer"))
+        return cli_bench_tokenizer(argc - 1, argv + 1);
+    cli_error("bench", "expected kernels, forward, study or tokenizer, found '%s' (hint: ablate "
+              "bench --help)",
               argv[1]);
     return 2;
 }

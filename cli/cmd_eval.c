@@ -312,6 +312,7 @@ int cli_eval(int argc, char **argv)
     if (!rc)
         printf("%-16s %6s  %-17s  %-17s  %6s  %-18s %9s %8s\n", "task", "items", "acc", "acc_norm", "chance",
                "headline", "ppl", "seconds");
+    fflush(stdout);
     for (int i = 0; !rc && i < n_names; i++) {
         task_run *r = &runs[i];
         ev_load_opts lo = ev_load_opts_default();

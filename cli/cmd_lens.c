@@ -51,24 +51,42 @@ static void lens_hook(void *user, int layer, hook_point p, float *x, const fwd_b
     memcpy(st->last + (size_t)layer * D, x + (size_t)(st->T - 1) * D, D * sizeof(float));
 }
 
-/* Print a token piece quoted, with control bytes escaped. */
+/* Length of the valid UTF-8 sequence at p[0..n), or 0 when p[0] does not start one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (p[0] >= 0xf5 || len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* Print a token piece quoted, with control bytes and bytes outside complete UTF-8 characters
+ * escaped (a piece may hold part of a character). */
 static void put_piece(const tokenizer *tok, int32_t id)
 {
     size_t n = 0;
-    const char *p = tok_piece(tok, id, &n);
+    const unsigned char *p = (const unsigned char *)tok_piece(tok, id, &n);
     putchar('\'');
     for (size_t i = 0; p && i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch == '\n')
+        unsigned char ch = p[i];
+        size_t u = ch >= 0x80 ? utf8_len(p + i, n - i) : 0;
+        if (u) {
+            fwrite(p + i, 1, u, stdout);
+            i += u - 1;
+        } else if (ch == '\n') {
             fputs("\\n", stdout);
-        else if (ch == '\t')
+        } else if (ch == '\t') {
             fputs("\\t", stdout);
-        else if (ch == '\'' || ch == '\\')
+        } else if (ch == '\'' || ch == '\\') {
             printf("\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f)
+        } else if (ch < 0x20 || ch >= 0x7f) {
             printf("\\x%02x", ch);
-        else
+        } else {
             putchar(ch);
+        }
     }
     putchar('\'');
 }

@@ -247,6 +247,9 @@ int cli_tokenize(int argc, char **argv)
             putchar('\n');
         else if (!st)
             printf("%zu tokens, %zu bytes\n", ids.n, len);
+        if (!st && !(st = tok_decode(t, ids.v, ids.n, &dec, &dlen, &err)) && dlen != len)
+            cli_error("tokenize", "note: %zu input bytes have no token in this vocabulary and were "
+                      "dropped (as HF tokenizers drops them)", len - dlen);
     }
     if (st)
         rc = cli_report("tokenize", &err);

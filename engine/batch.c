@@ -51,7 +51,8 @@ static bool reserve_tok(fwd_batch *b, int need)
         cap *= 2;
     size_t n = (size_t)cap;
     if (!grow((void **)&b->ids, n, sizeof *b->ids) || !grow((void **)&b->pos, n, sizeof *b->pos) ||
-        !grow((void **)&b->span, n, sizeof *b->span) || !grow((void **)&b->seq, n, sizeof *b->seq) ||
+        !grow((void **)&b->span, n, sizeof *b->span) ||
+        !grow((void **)&b->seq, n, sizeof *b->seq) ||
         !grow((void **)&b->branch, n, sizeof *b->branch))
         return false;
     b->cap_tok = cap;

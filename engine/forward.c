@@ -113,7 +113,8 @@ static abl_status check_batch(const model *m, const fwd_batch *b, const run_plan
 }
 
 /* Log-probs of the scored rows: gather up to HEAD_CHUNK normed rows, one head matmul into the
- * (HEAD_CHUNK, V) scratch, then logsumexp and the target per row. normed: x already final-normed. */
+ * (HEAD_CHUNK, V) scratch, then logsumexp and the target per row. normed: x is already
+ * final-normed (the FINAL hook ran); otherwise the gathered rows are normed here. */
 static void score_rows(model *m, fwd_batch *b, const float *x, bool normed)
 {
     const hf_config *c = &m->cfg;
@@ -146,7 +147,11 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
     if (T == 0)
         return ABL_OK;
     abl_status s = check_batch(m, b, plan, err);
-    if (s || (s = model_reserve(m, T, err)))
+    if (s)
+        return s;
+    if (m->backend)
+        return model_forward_cuda(m, b, plan, NULL, err);
+    if ((s = model_reserve(m, T, err)))
         return s;
     float *x = m->s.x; /* (T, D) */
     int l0 = plan ? plan->start_layer : 0;

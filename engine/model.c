@@ -3,6 +3,7 @@
  * Legend: L blocks, D model width, H heads, Hkv kv heads, Dh head dim, F FFN width, V vocab. */
 #include "model_int.h"
 
+#include "../kernels_cuda/kernels_cuda.h"
 #include "../loader/hf_names.h"
 
 #include <math.h>
@@ -222,16 +223,20 @@ abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_
 {
     *out = NULL;
     model_opts o = opts ? *opts : model_opts_default();
-    if (o.device == 1)
-        return abl_fail(err, ABL_E_DEVICE, "this build has no CUDA backend (hint: make cuda)");
-    if (o.device != 0)
+    if (o.device != 0 && o.device != 1)
         return abl_fail(err, ABL_E_ARG, "model: expected device 0 (cpu) or 1 (cuda), found %d",
                         o.device);
+    /* Ask for the GPU before spending time on the weights (CPU-only build: ABL_E_DEVICE). */
+    abl_status s = o.device == 1 ? kc_init(0, err) : ABL_OK;
+    if (s)
+        return s;
     model *m = calloc(1, sizeof *m);
     if (!m)
         return abl_fail(err, ABL_E_NOMEM, "model: out of memory");
     m->opts = o;
-    abl_status s = load_all(m, dir, err);
+    s = load_all(m, dir, err);
+    if (!s && o.device == 1)
+        s = model_cuda_attach(m, 0, err);
     if (s) {
         model_free(m);
         return abl_wrap(err, "loading model %s", dir);
@@ -292,6 +297,7 @@ void model_free(model *m)
 {
     if (!m)
         return;
+    model_cuda_detach(m);
     if (m->blocks)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             model_block *b = &m->blocks[l];

@@ -61,7 +61,8 @@ void batch_clear(fwd_batch *b);   /* keep capacity */
 
 /* Start a new sequence with prefix ids (n >= 1). Returns its row offset, or -1 on NOMEM. */
 int batch_add_seq(fwd_batch *b, int32_t tag, const int32_t *ids, int n);
-/* Add a branch to the last sequence. Returns the row of its first token, or -1 on NOMEM. */
+/* Add a branch (n >= 1 ids) to the last sequence (there must be one). Returns the row of its
+ * first token, or -1 on NOMEM. */
 int batch_add_branch(fwd_batch *b, const int32_t *ids, int n);
 /* Request log P(target | context up to and including row). Returns score index or -1. */
 int batch_add_score(fwd_batch *b, int row, int32_t target);
@@ -75,7 +76,11 @@ typedef enum {
 
 const char *hook_name(hook_point p); /* "resid_pre", ... */
 
-/* Called at each requested point with x (T, D); may read or overwrite x. layer = -1 for FINAL. */
+/* Called at each requested point with x (T, D); may read or overwrite x. layer = -1 for FINAL.
+ * Per block the order is resid_pre, attn_out, resid_mid, mlp_out, resid_post; a skipped
+ * sub-block does not fire its *_out point (resid_mid/resid_post still fire). FINAL gets the
+ * final-normed rows. Writes to attn_out/mlp_out change what is added to the residual. Hooks run
+ * on the calling thread. During generation (engine/generate.h) b is NULL. */
 typedef void (*model_hook)(void *user, int layer, hook_point p, float *x, const fwd_batch *b);
 
 typedef struct {

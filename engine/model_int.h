@@ -81,4 +81,26 @@ void model_block_run(model *m, int l, float *x, int T, const int32_t *pos, const
 /* x (T, D) = embedding rows of ids (T). */
 void model_embed(const model *m, const int32_t *ids, int T, float *x);
 
+/* ---- CUDA backend (engine/forward_cuda.c; added for issue 10) --------------------------------
+ * model_load with device 1: load on the CPU as usual, then model_cuda_attach; model_forward:
+ * after its checks, `if (m->backend) return model_forward_cuda(m, b, plan, NULL, err);`;
+ * model_free: model_cuda_detach. In a CPU-only build attach fails with ABL_E_DEVICE ("this
+ * build has no CUDA backend (hint: make cuda)"); without a GPU, "no CUDA device found ...". */
+
+/* Select device `ordinal`, upload every weight once (F32, Hugging Face layout) and set
+ * m->backend. The CPU weights stay (generation and the logit lens run there). ABL_E_DEVICE,
+ * ABL_E_NOMEM; on failure m->backend stays NULL. */
+abl_status model_cuda_attach(model *m, int ordinal, abl_err *err);
+
+/* Free the device copy (NULL backend is fine); m->backend = NULL. */
+void model_cuda_detach(model *m);
+
+/* model_forward on the device for an already checked batch and plan: same skips, resume,
+ * hooks (the residual is copied to the host for a hook and back only if the hook changed it)
+ * and log-probs. stats (L, T, 3) or NULL: for every block l run and row r,
+ * {dot(resid_pre, resid_post), |resid_pre|^2, |resid_post|^2} in double, computed on the device
+ * so that only these sums cross the bus. */
+abl_status model_forward_cuda(model *m, fwd_batch *b, const run_plan *plan, double *stats,
+                              abl_err *err);
+
 #endif

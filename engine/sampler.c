@@ -3,6 +3,7 @@
 #include "sampler.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,12 +54,41 @@ double sampler_uniform(sampler *s)
     return (double)(r >> 11) * (1.0 / 9007199254740992.0); /* 53 bits */
 }
 
-static int by_prob_desc(const void *a, const void *b)
+/* a goes before b: higher probability first, then lower id (a total order, so deterministic). */
+static bool cand_before(const sampler_cand *a, const sampler_cand *b)
 {
-    const sampler_cand *x = a, *y = b;
-    if (x->p != y->p)
-        return x->p < y->p ? 1 : -1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return a->p > b->p || (a->p == b->p && a->id < b->id);
+}
+
+/* Move the root of heap c[0..n) down (a heap whose root is the candidate that goes last). */
+static void sift_down(sampler_cand *c, int i, int n)
+{
+    for (;;) {
+        int j = 2 * i + 1;
+        if (j >= n)
+            return;
+        if (j + 1 < n && cand_before(&c[j], &c[j + 1]))
+            j++;
+        if (!cand_before(&c[i], &c[j]))
+            return;
+        sampler_cand tmp = c[i];
+        c[i] = c[j];
+        c[j] = tmp;
+        i = j;
+    }
+}
+
+/* In-place heapsort of c[0..n) into cand_before order (qsort may allocate; this never does). */
+static void sort_cands(sampler_cand *c, int n)
+{
+    for (int i = n / 2 - 1; i >= 0; i--)
+        sift_down(c, i, n);
+    for (int end = n - 1; end > 0; end--) {
+        sampler_cand tmp = c[0];
+        c[0] = c[end];
+        c[end] = tmp;
+        sift_down(c, 0, end);
+    }
 }
 
 int32_t sampler_pick(sampler *s, const float *logits)
@@ -94,7 +124,7 @@ int32_t sampler_pick(sampler *s, const float *logits)
     for (int v = 0; v < V; v++)
         if (s->prob[v] >= cut || v == best)
             s->cand[n++] = (sampler_cand){s->prob[v], v};
-    qsort(s->cand, (size_t)n, sizeof *s->cand, by_prob_desc);
+    sort_cands(s->cand, n);
     double mass = 0.0, want = s->top_p * sum;
     int keep = n;
     for (int i = 0; i < n; i++) {

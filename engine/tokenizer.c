@@ -518,11 +518,12 @@ abl_status tok_load(tokenizer **out, const char *path, abl_err *err)
         st = abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
     } else if (!model || model->type != JSON_OBJECT) {
         st = abl_fail(err, ABL_E_FORMAT, "%s: expected a \"model\" object", path);
+    } else if ((st = check_model_options(model, path, err))) {
+        /* err is filled */
     } else if (!vocab || vocab->type != JSON_OBJECT || !merges || merges->type != JSON_ARRAY) {
         st = abl_fail(err, ABL_E_UNSUPPORTED, "%s: expected model.vocab {...} and model.merges "
                       "[...] (hint: only BPE tokenizers are supported)", path);
-    } else if (!(st = check_model_options(model, path, err)) &&
-               !(st = load_pipeline(t, root, path, err)) &&
+    } else if (!(st = load_pipeline(t, root, path, err)) &&
                !(st = max_id(vocab, added, path, &mx, err))) {
         t->n_vocab = (int)mx + 1;
         t->piece_off = malloc((size_t)t->n_vocab * sizeof *t->piece_off);

@@ -70,6 +70,7 @@ typedef struct {
     int limit;              /* <= 0: every item; else a seeded sample of min(limit, n) items */
     uint64_t seed;          /* sample seed (the same seed and limit give the same items) */
     int corpus_ctx;         /* EV_CORPUS chunk length in predicted tokens; <= 0: 256 */
+    bool first;             /* with limit > 0: the first `limit` items instead of a sample */
 } ev_load_opts;
 
 ev_load_opts ev_load_opts_default(void);

@@ -12,7 +12,7 @@ typedef struct {
 
 ev_load_opts ev_load_opts_default(void)
 {
-    ev_load_opts o = {"data/tasks", 0, 1234, 256};
+    ev_load_opts o = {"data/tasks", 0, 1234, 256, false};
     return o;
 }
 
@@ -58,9 +58,9 @@ abl_status ev_sample(int n, int limit, uint64_t seed, int32_t **out, int *n_out,
 
 int32_t ev_prefix_id(const tokenizer *tok)
 {
-    int32_t id = tok_bos_id(tok);
+    int32_t id = tok_special_id(tok, "<|endoftext|>");
     if (id < 0)
-        id = tok_special_id(tok, "<|endoftext|>");
+        id = tok_bos_id(tok);
     if (id < 0)
         id = tok_eos_id(tok);
     return id < 0 ? 0 : id;
@@ -242,11 +242,13 @@ static abl_status build_corpus(ev_task *t, const ev_docs *d, const ev_load_opts 
     if (N < 2)
         return abl_fail(err, ABL_E_FORMAT, "%s: expected at least 2 tokens of text, found %zu", t->name, N);
     int n_chunks = (int)((N - 2) / (size_t)C + 1); /* chunk k starts at k*C and needs >= 2 tokens */
+    t->n_src = n_chunks;
+    if (o->first && o->limit > 0 && o->limit < n_chunks)
+        n_chunks = o->limit; /* the first chunks only */
     int32_t *sel = NULL;
     int n_sel = 0;
-    if ((s = ev_sample(n_chunks, o->limit, o->seed, &sel, &n_sel, err)))
+    if ((s = ev_sample(n_chunks, o->first ? 0 : o->limit, o->seed, &sel, &n_sel, err)))
         return s;
-    t->n_src = n_chunks;
     t->items = calloc((size_t)n_sel, sizeof *t->items);
     t->choices = calloc((size_t)n_sel, sizeof *t->choices);
     if (!t->items || !t->choices) {
@@ -307,7 +309,8 @@ abl_status ev_task_load(ev_task **out, const char *name, tokenizer *tok, const e
         if (d.n_docs == 0)
             s = abl_fail(err, ABL_E_FORMAT, "%s: expected at least one item, found none", name);
         if (!s)
-            s = ev_sample(d.n_docs, o->limit, o->seed, &sel, &n_sel, err);
+            s = ev_sample(o->first && o->limit > 0 && o->limit < d.n_docs ? o->limit : d.n_docs,
+                          o->first ? 0 : o->limit, o->seed, &sel, &n_sel, err);
         if (!s)
             s = build_mc(t, &d, sel, n_sel, tok, err);
         free(sel);

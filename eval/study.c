@@ -206,24 +206,15 @@ static void task_data_hash(const char *data_dir, const char *name, char hex[65])
 
 /* ---- the cosine hook ----------------------------------------------------------------------- */
 
-typedef struct {
-    int L, D;
-    study_unit unit;
-    float *save;            /* (L, T, D) residual entering each unit, this batch */
-    size_t stride;          /* T * D */
-    const int32_t *last_row;/* (n_seq) last context row of each sequence */
-    double *row_cos;        /* (T) scratch */
-    double *cos_sum;        /* (n_items, L) task-global */
-    double *ang;            /* (n_items, L) task-global */
-} cos_hook;
 
-static void on_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
+void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
 {
     cos_hook *h = user;
     hook_point in = h->unit == STUDY_UNIT_MLP ? HOOK_RESID_MID : HOOK_RESID_PRE;
     hook_point out = h->unit == STUDY_UNIT_ATTN ? HOOK_RESID_MID : HOOK_RESID_POST;
     float *sv = h->save + (size_t)l * h->stride;
     if (p == out) { /* compare before saving: for attn, MID is the output, not an input */
+        double tot = 0;
         for (int t = 0; t < b->n_tok; t++) {
             double s[3];
             kern.dot3(sv + (size_t)t * h->D, x + (size_t)t * h->D, h->D, s);
@@ -231,10 +222,15 @@ static void on_hook(void *user, int l, hook_point p, float *x, const fwd_batch *
                                              : (s[1] == s[2] ? 1.0 : 0.0);
             c = c > 1 ? 1 : c < -1 ? -1 : c;
             h->row_cos[t] = c;
-            int item = b->seq_tag[b->seq[t]];
-            h->cos_sum[(size_t)item * h->L + l] += 1 - c;
+            tot += 1 - c;
+            if (h->cos_sum)
+                h->cos_sum[(size_t)b->seq_tag[b->seq[t]] * h->L + l] += 1 - c;
         }
-        for (int q = 0; q < b->n_seq; q++) {
+        if (h->tot_sum) {
+            h->tot_sum[l] += tot;
+            h->tot_n[l] += b->n_tok;
+        }
+        for (int q = 0; h->ang && q < b->n_seq; q++) {
             int item = b->seq_tag[q];
             h->ang[(size_t)item * h->L + l] = acos(h->row_cos[h->last_row[q]]) / M_PI;
         }
@@ -395,10 +391,10 @@ static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_resu
         for (int l = 0; l < c->L; l++)
             cs[(size_t)eb->items[k] * c->L + l] = 0;
     cos_hook h = {c->L, c->D, c->o->unit, c->save, (size_t)fb->n_tok * c->D, c->last_row,
-                  c->row_cos, cs, ang};
+                  c->row_cos, cs, ang, NULL, NULL};
     run_plan plan;
     memset(&plan, 0, sizeof plan);
-    plan.hook = on_hook;
+    plan.hook = study_cos_hook;
     plan.hook_user = &h;
     plan.hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_MID) | (1u << HOOK_RESID_POST);
     if ((s = model_forward(c->m, fb, &plan, err)))
@@ -410,17 +406,19 @@ static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_resu
             return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
         int l = c->unit_layer[u];
         memset(&plan, 0, sizeof plan);
-        plan.resume = c->save + (size_t)l * h.stride;
-        if (c->o->unit == STUDY_UNIT_ATTN) {
-            memset(skip, 0, sizeof skip);
-            skip[l] = 1;
+        memset(skip, 0, sizeof skip);
+        skip[l] = 1;
+        if (c->o->no_resume) { /* reference: a full pass with the unit's skip flags */
+            plan.skip_attn = c->o->unit != STUDY_UNIT_MLP ? skip : NULL;
+            plan.skip_mlp = c->o->unit != STUDY_UNIT_ATTN ? skip : NULL;
+        } else if (c->o->unit == STUDY_UNIT_ATTN) { /* resume at l, its attention skipped */
             plan.skip_attn = skip;
             plan.start_layer = l;
-        } else {
+            plan.resume = l > 0 ? c->save + (size_t)l * h.stride : NULL;
+        } else { /* the residual entering l (block) or its MLP (mlp) is the one leaving it */
             plan.start_layer = l + 1;
+            plan.resume = c->save + (size_t)l * h.stride;
         }
-        if (plan.start_layer == 0)
-            plan.resume = NULL; /* attention of block 0 removed: start from the embeddings */
         if ((s = model_forward(c->m, fb, &plan, err)))
             return s;
         ev_accumulate(t, eb, &R[1 + u]);
@@ -428,8 +426,7 @@ static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_resu
     return ABL_OK;
 }
 
-/* Headline hits of item sc under the chosen metric; weight for token accuracy. */
-static void item_hits(const ev_task *t, study_metric metric, const ev_item_score *sc, double *hit,
+void study_item_hits(const ev_task *t, study_metric metric, const ev_item_score *sc, double *hit,
                       double *w, const char **name)
 {
     *w = 1;
@@ -543,7 +540,7 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     for (int v = 0; v < nv && !s; v++) {
         s = ev_item_scores(t, &R[v], NULL, n, sc, err);
         for (int i = 0; i < n && !s; i++) {
-            item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i], &raw->weight[i],
+            study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i], &raw->weight[i],
                       &mname);
             raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
             if (v == 0)
@@ -694,9 +691,9 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     char config[8192];
     int cl = snprintf(config, sizeof config, "ablate-study-v1 model_sha256=%s kernels=%s "
                       "device=%d unit=%s metric=%d limit=%d seed=%llu batch_tokens=%d boot=%d "
-                      "layers=", r->model_sha256, r->kernels, o->device, r->unit_name,
+                      "resume=%d layers=", r->model_sha256, r->kernels, o->device, r->unit_name,
                       (int)o->metric, o->limit, (unsigned long long)o->seed, o->batch_tokens,
-                      o->n_boot);
+                      o->n_boot, !o->no_resume);
     for (int u = 0; u < n_units && cl < (int)sizeof config - 600; u++)
         cl += snprintf(config + cl, sizeof config - (size_t)cl, "%s%d", u ? "," : "", units[u]);
     for (int t = 0; t < n_tasks; t++) {

@@ -30,6 +30,8 @@ typedef struct {
     int n_boot;                 /* bootstrap resamples (>= 1000 for reports) */
     int batch_tokens;           /* packed batch token budget; <= 0: eval's default */
     bool progress;              /* progress lines on stderr */
+    bool no_resume;             /* remove each unit with a full pass from the embeddings
+                                   (skip masks only) instead of resuming: the slow reference */
     volatile int *stop;         /* polled between work units: nonzero -> ABL_E_INTERRUPTED */
     int stop_after_units;       /* test hook: > 0 stops (ABL_E_INTERRUPTED) after this many
                                    newly computed units, as a kill would */

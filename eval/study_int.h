@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+#include "../engine/model.h"
+#include "eval.h"
+
 #include "stats.h"
 #include "study.h"
 
@@ -33,6 +36,30 @@ void study_pool(const study_task_res *tasks, int n_tasks, int n_units, study_tas
 /* Every CI of r: resample items within each task n_boot times (seeded), re-estimate, take
  * percentile 95% intervals. Returns ABL_E_NOMEM on allocation failure. */
 abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err);
+
+/* Headline hits of one item under metric (and its weight: scored tokens for next-token
+ * accuracy, else 1); *name gets the metric's name ("acc", "acc_norm", "mc2", "token_acc"). */
+void study_item_hits(const ev_task *t, study_metric metric, const ev_item_score *sc, double *hit,
+                     double *w, const char **name);
+
+/* The cosine hook: saves the residual entering each unit (resid_pre, or resid_mid for MLP
+ * units) and, where the unit's output appears, adds 1 - cos(in, out) of every row to the
+ * owning item's sum (cos_sum may be NULL: totals only, into tot_sum (L)) and the last-context-
+ * row angular distance to ang (may be NULL). */
+typedef struct {
+    int L, D;
+    study_unit unit;
+    float *save;            /* (L, T, D) residual entering each unit, this batch */
+    size_t stride;          /* T * D */
+    const int32_t *last_row;/* (n_seq) last context row of each sequence */
+    double *row_cos;        /* (T) scratch */
+    double *cos_sum;        /* (n_items, L) task-global, or NULL */
+    double *ang;            /* (n_items, L) task-global, or NULL */
+    double *tot_sum;        /* (L) sum over all rows, or NULL */
+    double *tot_n;          /* (L) rows counted, or NULL */
+} cos_hook;
+
+void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b);
 
 /* Allocate / free the per-unit arrays of a task result. */
 abl_status study_task_alloc(study_task_res *T, int n_units);

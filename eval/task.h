@@ -147,8 +147,8 @@ abl_status ev_sample(int n, int limit, uint64_t seed, int32_t **out, int *n_out,
 abl_status ev_pair(tokenizer *tok, const char *ctx, size_t ctx_len, const char *cont,
                    size_t cont_len, tok_ids *out, int *n_ctx, int *n_cont, abl_err *err);
 
-/* The token used as context for an empty context: BOS when the tokenizer has one, else
- * <|endoftext|>, else EOS, else 0. */
+/* The token used as context for an empty context: <|endoftext|> (lm-eval's classic
+ * eot_token_id; recent lm-eval versions prefer the tokenizer's BOS), else BOS, else EOS, else 0. */
 int32_t ev_prefix_id(const tokenizer *tok);
 
 #endif

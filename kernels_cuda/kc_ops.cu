@@ -64,6 +64,15 @@ __global__ void __launch_bounds__(KO_NT) k_add_f32_cuda(float *y, const float *x
         y[i] += x[i];
 }
 
+/* y (rows, n) += bias (n). */
+__global__ void __launch_bounds__(KO_NT)
+k_add_bias_f32_cuda(float *__restrict__ y, const float *__restrict__ bias, size_t total, int n)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] += bias[i % n];
+}
+
 /* dst (n, D) = rows idx (n) of src (*, D). Embedding lookup and scored-row gather. */
 __global__ void __launch_bounds__(KO_NT)
 k_gather_rows_f32_cuda(float *__restrict__ dst, const float *__restrict__ src,
@@ -212,6 +221,19 @@ abl_status kc_add(float *y, const float *x, size_t n, abl_err *err)
         return abl_fail(err, ABL_E_ARG, "kc_add: expected device pointers, found NULL");
     k_add_f32_cuda<<<kc_blocks(n, KO_NT), KO_NT>>>(y, x, n);
     KC_LAUNCHED(err, "k_add_f32_cuda");
+    return ABL_OK;
+}
+
+abl_status kc_add_bias(float *y, const float *bias, int rows, int n, abl_err *err)
+{
+    abl_status s = ko_check("kc_add_bias", rows, y && bias, err);
+    if (s == ABL_OK)
+        s = ko_rows_ok("kc_add_bias", rows, n, err);
+    if (s != ABL_OK || rows == 0)
+        return s;
+    const size_t total = (size_t)rows * n;
+    k_add_bias_f32_cuda<<<kc_blocks(total, KO_NT), KO_NT>>>(y, bias, total, n);
+    KC_LAUNCHED(err, "k_add_bias_f32_cuda");
     return ABL_OK;
 }
 

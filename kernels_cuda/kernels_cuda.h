@@ -98,6 +98,9 @@ abl_status kc_swiglu(float *out, const float *gate, const float *up, size_t n, a
 /* y (n) += x (n). */
 abl_status kc_add(float *y, const float *x, size_t n, abl_err *err);
 
+/* y (rows, n) += bias (n) on every row (q/k/v and MLP biases). */
+abl_status kc_add_bias(float *y, const float *bias, int rows, int n, abl_err *err);
+
 /* Causal grouped-query attention with per-token visibility, flash style (key tiles in shared
  * memory, online softmax, no T x T buffer): out (T, H*Dh) from q (T, H*Dh), k and v
  * (Tk, Hkv*Dh), span (T) as in kernels/kernels.h (visible keys [a0,a1) and [b0,b1), in

@@ -116,7 +116,7 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
     const char *arch = NULL, *mt = json_as_str(json_get(r, "model_type"));
     if (archs && archs->type == JSON_ARRAY && archs->len >= 1)
         arch = json_as_str(&archs->kids[0]);
-    else if (archs && archs->type != JSON_NULL) {
+    else if (archs && archs->type != JSON_NULL && archs->type != JSON_ARRAY) {
         st = abl_fail(err, ABL_E_FORMAT, "%s: \"architectures\": expected a list of strings", name);
         goto out;
     }

@@ -444,8 +444,9 @@ static abl_status open_index(st_file *f, const char *index_path, abl_err *err)
     char q1[96], q2[96];
     for (size_t k = 0; k < wm->len && st == ABL_OK; k++) {
         const char *file = json_as_str(&wm->kids[k]);
-        if (!file || !file[0] || strchr(file, '/') || strcmp(file, "..") == 0 ||
-            strlen(file) != wm->kids[k].len || strlen(wm->keys[k]) != wm->key_lens[k]) {
+        if (!file || !file[0] || strlen(file) > 255 || strchr(file, '/') ||
+            strcmp(file, "..") == 0 || strlen(file) != wm->kids[k].len ||
+            strlen(wm->keys[k]) != wm->key_lens[k]) {
             st = abl_fail(err, ABL_E_FORMAT,
                           "%s: weight_map['%s']: expected a file name in the same folder", index_path,
                           json_quote(q1, sizeof q1, wm->keys[k]));
@@ -498,6 +499,8 @@ abl_status st_open(st_file **out, const char *path, abl_err *err)
     *out = NULL;
     if (!path || !path[0])
         return abl_fail(err, ABL_E_ARG, "safetensors: no path given");
+    if (strlen(path) > 3800)
+        return abl_fail(err, ABL_E_ARG, "%.80s...: path longer than 3800 bytes", path);
     st_file *f = calloc(1, sizeof *f);
     if (!f)
         return abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
@@ -587,21 +590,18 @@ float st_bf16_to_f32(uint16_t h)
     return f;
 }
 
-abl_status st_read_f32(const st_tensor *t, const float **data, float **owned, abl_err *err)
+abl_status st_copy_f32(const st_tensor *t, float *dst, size_t n, abl_err *err)
 {
-    ABL_ASSERT(t && data && owned);
-    *data = NULL;
-    *owned = NULL;
-    if (t->dtype == ST_F32 && ((uintptr_t)t->data & 3) == 0) {
-        *data = t->data;
-        return ABL_OK;
-    }
-    size_t n = (size_t)t->numel;
-    float *o = malloc((n ? n : 1) * sizeof *o);
-    if (!o)
-        return abl_fail(err, ABL_E_NOMEM, "tensor '%.80s': out of memory for %zu floats", t->name, n);
+    ABL_ASSERT(t && (dst || n == 0));
+    if (n != (size_t)t->numel)
+        return abl_fail(err, ABL_E_SHAPE, "tensor '%.80s': expected %zu elements, found %lld",
+                        t->name, n, (long long)t->numel);
     const unsigned char *p = t->data;
     size_t es = st_dtype_size(t->dtype);
+    if (t->dtype == ST_F32) {
+        memcpy(dst, p, n * sizeof *dst);
+        return ABL_OK;
+    }
     for (size_t i = 0; i < n; i++, p += es) {
         union { uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64; int8_t i8; int16_t i16;
                 int32_t i32; int64_t i64; float f; double d; } u;
@@ -623,7 +623,28 @@ abl_status st_read_f32(const st_tensor *t, const float **data, float **owned, ab
         case ST_BOOL: x = u.u8 ? 1.0f : 0.0f; break;
         default: ABL_ASSERT(!"dtype");
         }
-        o[i] = x;
+        dst[i] = x;
+    }
+    return ABL_OK;
+}
+
+abl_status st_read_f32(const st_tensor *t, const float **data, float **owned, abl_err *err)
+{
+    ABL_ASSERT(t && data && owned);
+    *data = NULL;
+    *owned = NULL;
+    if (t->dtype == ST_F32 && ((uintptr_t)t->data & 3) == 0) {
+        *data = t->data;
+        return ABL_OK;
+    }
+    size_t n = (size_t)t->numel;
+    float *o = malloc((n ? n : 1) * sizeof *o);
+    if (!o)
+        return abl_fail(err, ABL_E_NOMEM, "tensor '%.80s': out of memory for %zu floats", t->name, n);
+    abl_status st = st_copy_f32(t, o, n, err);
+    if (st != ABL_OK) {
+        free(o);
+        return st;
     }
     *data = o;
     *owned = o;

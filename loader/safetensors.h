@@ -52,6 +52,10 @@ size_t st_dtype_size(st_dtype d);        /* bytes per element (BOOL = 1) */
  * *data and *owned, which the caller frees. */
 abl_status st_read_f32(const st_tensor *t, const float **data, float **owned, abl_err *err);
 
+/* Convert the tensor to F32 into caller-owned dst of n floats (n must equal numel, else
+ * ABL_E_SHAPE); same conversions as st_read_f32. For loaders that allocate once up front. */
+abl_status st_copy_f32(const st_tensor *t, float *dst, size_t n, abl_err *err);
+
 /* Exact widening of one IEEE half / bfloat16 value (subnormals, +-0, +-Inf and NaN payloads
  * kept). Pure functions, thread-safe. */
 float st_f16_to_f32(uint16_t h);

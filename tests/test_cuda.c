@@ -481,3 +481,23 @@ void test_cuda_attention_long_causal(tctx *t)
     attention_case(t, sp, T, 9, 3, 64);
     free(sp);
 }
+
+void test_cuda_add_bias(tctx *t)
+{
+    if (!need_gpu(t))
+        return;
+    int rows = 7, n = 1537;
+    devs d = {0};
+    float *y = rand_buf((size_t)rows * n, 1.0f), *bias = rand_buf((size_t)n, 1.0f);
+    float *want = malloc((size_t)rows * n * 4), *got = malloc((size_t)rows * n * 4);
+    memcpy(want, y, (size_t)rows * n * 4);
+    for (int r = 0; r < rows; r++)
+        kern.add(want + (size_t)r * n, bias, (size_t)n);
+    float *dy = dev(t, &d, y, (size_t)rows * n * 4), *db = dev(t, &d, bias, (size_t)n * 4);
+    abl_err e = {0};
+    if (dy && db && ok(t, kc_add_bias(dy, db, rows, n, &e), &e, "add_bias") &&
+        fetch(t, got, dy, (size_t)rows * n * 4))
+        T_CHECK(t, memcmp(got, want, (size_t)rows * n * 4) == 0);
+    free(y), free(bias), free(want), free(got);
+    devs_free(&d);
+}

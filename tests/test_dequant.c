@@ -47,7 +47,7 @@ static uint32_t rd32(const uint8_t *p)
 
 void test_dequant_matches_gguf_golden(tctx *t)
 {
-    size_t n;
+    size_t n = 0;
     uint8_t *g = slurp(GOLDEN, &n);
     if (!T_CHECK(t, g && n >= 12 && memcmp(g, "ABLDQG1", 8) == 0)) {
         free(g);

@@ -629,7 +629,7 @@ void test_gguf_convert_tiny_llama(tctx *t)
         return;
     }
     /* config.json */
-    size_t n;
+    size_t n = 0;
     snprintf(p, sizeof p, "%s/config.json", out);
     char *txt = slurp(p, &n);
     json_doc *doc = NULL;
@@ -728,4 +728,64 @@ void test_gguf_convert_tiny_llama(tctx *t)
     snprintf(p, sizeof p, "%s.tmp.%d", out, (int)getpid());
     T_CHECK(t, stat(p, &st) != 0);
     free(b.p);
+}
+
+static uint64_t fnv1a64(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The converted real model: rows of model.safetensors hash like gguf-py's dequantization of the
+ * matching GGUF rows (tests/golden/dequant_rows.tsv), q/k rows at their un-permuted index. */
+void mtest_gguf_converted_model_rows(tctx *t)
+{
+    static const struct { const char *gg, *hf; int qk; } MAP[] = {
+        {"token_embd.weight", "model.embed_tokens.weight", 0},
+        {"blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight", 1},
+        {"blk.0.attn_k.weight", "model.layers.0.self_attn.k_proj.weight", 1},
+        {"blk.29.ffn_down.weight", "model.layers.29.mlp.down_proj.weight", 0},
+        {"output_norm.weight", "model.norm.weight", 0},
+    };
+    st_file *f = NULL;
+    abl_err e = {0};
+    if (st_open(&f, "models/smollm2-135m-instruct", &e) != ABL_OK) {
+        t_skip(t, "models/smollm2-135m-instruct missing (run `make model`)");
+        return;
+    }
+    T_CHECK(t, st_count(f) == 272 && st_find(f, "lm_head.weight") == NULL);
+    FILE *fp = fopen("tests/golden/dequant_rows.tsv", "r");
+    T_CHECK(t, fp != NULL);
+    char line[512];
+    int rows = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        char name[128];
+        long long row, ne;
+        unsigned long long want;
+        if (line[0] == '#' || sscanf(line, "%127s %lld %lld %llx", name, &row, &ne, &want) != 4)
+            continue;
+        size_t k = 0;
+        while (k < sizeof MAP / sizeof *MAP && strcmp(MAP[k].gg, name) != 0)
+            k++;
+        if (!T_CHECK(t, k < sizeof MAP / sizeof *MAP))
+            continue;
+        const st_tensor *st = st_find(f, MAP[k].hf);
+        long long hf_row = MAP[k].qk ? gguf_unpermute_row(row, 64) : row;
+        if (!T_CHECK(t, st && st->dtype == ST_F32 && st->shape[st->ndim - 1] == ne))
+            continue;
+        uint64_t h = fnv1a64((const float *)st->data + hf_row * ne, sizeof(float) * (size_t)ne);
+        if (h != want)
+            t_fail(t, "%s row %lld: hash %016llx, want %016llx (GGUF %s row %lld)", MAP[k].hf,
+                   hf_row, (unsigned long long)h, want, name, row);
+        t_note(t, "%s row %lld == %s row %lld: %s", MAP[k].hf, hf_row, name, row,
+               h == want ? "bit-exact" : "MISMATCH");
+        rows++;
+    }
+    if (fp)
+        fclose(fp);
+    T_CHECK(t, rows == 6);
+    st_close(f);
 }

@@ -12,7 +12,7 @@
 
 typedef struct {
     int rc;
-    char out[16384], err[4096];
+    char out[65536], err[4096];
 } run_result;
 
 static void slurp(const char *path, char *buf, size_t n)
@@ -141,4 +141,25 @@ void test_inspect_errors(tctx *t)
     run_inspect(t, 2, a5, &r);
     T_CHECK(t, r.rc == 0 && strstr(r.out, "usage: ablate inspect [--model DIR]") &&
                strstr(r.out, DEFAULT_MODEL_DIR));
+}
+
+/* The real default model (after `make model`): the check passes and the count is the published
+ * 134,515,008 parameters in 272 tensors. */
+void mtest_inspect_default_model(tctx *t)
+{
+    char cfg[600];
+    snprintf(cfg, sizeof cfg, "%s/config.json", DEFAULT_MODEL_DIR);
+    if (access(cfg, R_OK) != 0) {
+        t_skip(t, "models/smollm2-135m-instruct is missing (run `make model`)");
+        return;
+    }
+    char *argv[] = {"inspect", NULL};
+    static run_result r;
+    run_inspect(t, 1, argv, &r);
+    T_CHECK(t, r.rc == 0);
+    T_CHECK(t, strstr(r.out, "parameters 134,515,008 (from config.json); the file holds "
+                             "134,515,008 values in 272 tensors") != NULL);
+    T_CHECK(t, strstr(r.out, "check      ok") != NULL);
+    if (t_failed(t))
+        t_note(t, "stderr: %s", r.err);
 }

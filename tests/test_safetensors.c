@@ -388,3 +388,36 @@ void test_safetensors_random_corruption(tctx *t)
     }
     t_note(t, "400 corrupted files: %d opened, %d rejected", opened, failed);
 }
+
+/* Integer, bool and F64 tensors convert to F32; st_copy_f32 fills a caller buffer. */
+void test_safetensors_other_dtypes(tctx *t)
+{
+    unsigned char d[64];
+    int64_t i64 = -5;
+    double f64[2] = {1e300, 0.1};
+    int8_t i8[2] = {-128, 127};
+    memcpy(d, &i64, 8);
+    d[8] = 1, d[9] = 0, d[10] = 255;  /* BOOL [1,0], U8 [255] */
+    memcpy(d + 11, f64, 16);
+    memcpy(d + 27, i8, 2);
+    const char *p = tpath(t, "o.safetensors");
+    write_st(p, "{\"i\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+                "\"b\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[8,10]},"
+                "\"u\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[10,11]},"
+                "\"d\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[11,27]},"
+                "\"c\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[27,29]}}", 8, d, 29);
+    st_file *f = NULL;
+    abl_err e = {0};
+    if (!T_CHECK(t, st_open(&f, p, &e) == ABL_OK)) {
+        t_fail(t, "%s", e.msg);
+        return;
+    }
+    float x[2];
+    T_CHECK(t, st_copy_f32(st_find(f, "i"), x, 1, &e) == ABL_OK && x[0] == -5);
+    T_CHECK(t, st_copy_f32(st_find(f, "b"), x, 2, &e) == ABL_OK && x[0] == 1 && x[1] == 0);
+    T_CHECK(t, st_copy_f32(st_find(f, "u"), x, 1, &e) == ABL_OK && x[0] == 255);
+    T_CHECK(t, st_copy_f32(st_find(f, "d"), x, 2, &e) == ABL_OK && isinf(x[0]) && x[1] == 0.1f);
+    T_CHECK(t, st_copy_f32(st_find(f, "c"), x, 2, &e) == ABL_OK && x[0] == -128 && x[1] == 127);
+    T_CHECK(t, st_copy_f32(st_find(f, "c"), x, 1, &e) == ABL_E_SHAPE && strstr(e.msg, "expected 1 elements, found 2"));
+    st_close(f);
+}

@@ -77,7 +77,7 @@ def real_cases(path):
         raw = flat[first_block * size:(first_block + 2) * size].copy()
         cases.append((f"real {name[:20]} b{first_block}", qt, raw))
     for name, row in [("token_embd.weight", 0), ("token_embd.weight", 19556),
-                      ("blk.0.attn_q.weight", 5), ("blk.0.attn_k.weight", 191),
+                      ("blk.0.attn_q.weight", 5), ("blk.0.attn_k.weight", 101),
                       ("blk.29.ffn_down.weight", 575), ("output_norm.weight", 0)]:
         t = by[name]
         data = np.asarray(t.data)

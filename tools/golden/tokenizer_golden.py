@@ -10,7 +10,7 @@ Run from the repository root:  python3 tools/golden/tokenizer_golden.py [--data 
 
 File format (read by tests/test_tokenizer.c): lines starting with '#' are comments; every other
 line is TEXT<TAB>IDS<TAB>R, where TEXT is the string with backslash escapes (\\\\, \\n, \\t, \\r, \\xNN for
-other bytes below 0x20 and 0x7f; UTF-8 above ASCII as is) and IDS the comma-separated ids of
+other bytes below 0x20 and 0x7f, and a leading '#'; UTF-8 above ASCII as is) and IDS the comma-separated ids of
 encode(TEXT, add_special_tokens=False); R is '=' when HF decodes the ids back to TEXT and '~'
 when it does not (SmolLM2's vocab lacks 21 byte tokens, e.g. 0x04 and 0x1d, which HF drops
 without an unk token; so do we). The empty string is the line "<TAB><TAB>=".
@@ -133,6 +133,10 @@ EDGE = [
     "<html><body>Hi</body></html>", "#include <stdio.h>\n", "$$\\frac{a}{b}$$", "a_b-c.d",
     "snake_case_name", "CamelCaseName", "ALLCAPS", "MiXeD", "abc日本def", "Ωmega", "ǈ",
     " = Robert Boulter = \r\n", " @-@ ", " , ", "A. B. C.", "e.g. i.e. etc.",
+    "a <mask> b", "  <mask>", "\t<mask>x", "x<sep>  y", "<sep>\n\nz", "hello world",
+    "say hello world<sep> ok", "<sep><mask>", "hello worldhello world", "<|begin_of_text|>Hi",
+    "<|eot_id|><|end_of_text|>", "\n\n\n  x", "x \r\n\r\n y", "  \n  \n  ", "(hello", "\thello",
+    "\nhello", "123456789", "x1234y", "!!\n\n", "?? \r\n",
 ]
 
 POOL = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 3 + list("0123456789") * 3 +
@@ -161,21 +165,66 @@ def esc(s):
             out.append("\\r")
         elif o < 0x20 or o == 0x7F:
             out.append("\\x%02x" % o)
+        elif ch == "#" and not out:
+            out.append("\\x23")  # a leading '#' would read as a comment line
         else:
             out.append(ch)
     return "".join(out)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "smollm2-135m-instruct"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "golden", "tokenizer_smollm2.tsv"))
-    ap.add_argument("--seed", type=int, default=2026)
-    a = ap.parse_args()
-    tok = Tokenizer.from_file(os.path.join(a.model, "tokenizer.json"))
-    rng = random.Random(a.seed)
-    cases = [("edge", s) for s in EDGE] + benchmark_strings(a.data, rng) + random_strings(rng)
+LLAMA3 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+          r"\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2 = LLAMA3.replace(r"\p{N}{1,3}", r"\p{N}")
+TINY_CORPUS = """The quick brown fox jumps over the lazy dog. It's 2024; we'll see 12345 or 3.14159!
+Don't SHOUT: I'M fine, you're fine, they've gone. O'Neil's café serves naïve crème brûlée.
+日本語のテキスト、中文字符测试。한국어 텍스트. Привет, мир! Γειά σου Κόσμε. مرحبا بالعالم
+    indented code(x) { return x ** 2; }\n\n\tTabs\tand  double  spaces  here.\r\n
+Emoji 🙂👍🏽 and numbers ٣٤٥ १२३ ½ ² Ⅻ. https://example.com/a?b=1 user@example.org
+"""
+
+
+def tiny_tokenizers():
+    """Small HF-trained tokenizers exercising the other pre-tokenizer shapes (fast-tier goldens)."""
+    from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, processors, trainers
+
+    def train(pre, specials, vocab=400):
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre
+        tok.decoder = decoders.ByteLevel()
+        tr = trainers.BpeTrainer(vocab_size=vocab, special_tokens=specials, show_progress=False,
+                                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator([TINY_CORPUS] * 3, trainer=tr)
+        return tok
+
+    out = {}
+    # Llama-3: Split(regex) + ByteLevel without regex, ignore_merges, BOS added by a template.
+    t = train(pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),
+        ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"])
+    t.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A",
+                                                     special_tokens=[("<|begin_of_text|>", 0)])
+    j = json.loads(t.to_str())
+    j["model"]["ignore_merges"] = True
+    out["llama3"] = Tokenizer.from_str(json.dumps(j))
+    # Qwen2 (without its NFC normalizer): single digits in the regex.
+    out["qwen2"] = train(pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    # HF SmolLM2 shape (Digits) with a prefix space per piece, and added tokens with lstrip,
+    # rstrip and normalized=true.
+    t = train(pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                       pre_tokenizers.ByteLevel(add_prefix_space=True)]),
+              ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    t.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False)])
+    t.add_tokens([AddedToken("<sep>", rstrip=True, normalized=True),
+                  AddedToken("hello world", normalized=True)])
+    out["digits"] = t
+    return out
+
+
+def write_golden(path, tok, cases, header):
     seen, lines, per = set(), [], {}
     for src, s in cases:
         if s in seen:
@@ -185,13 +234,40 @@ def main():
         same = tok.decode(enc.ids, skip_special_tokens=False) == s
         lines.append(esc(s) + "\t" + ",".join(map(str, enc.ids)) + "\t" + ("=" if same else "~"))
         per[src] = per.get(src, 0) + 1
-    with open(a.out, "w", encoding="utf-8", newline="\n") as f:
-        f.write(f"# tokenizer goldens: HF tokenizers {tokenizers.__version__} on "
-                f"{os.path.relpath(os.path.join(a.model, 'tokenizer.json'), ROOT)}; "
-                f"made by tools/golden/tokenizer_golden.py (seed {a.seed})\n")
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(f"# tokenizer goldens: HF tokenizers {tokenizers.__version__} on {header}; made by "
+                f"tools/golden/tokenizer_golden.py\n")
         f.write("# " + ", ".join(f"{k} {v}" for k, v in per.items()) + "\n")
         f.write("\n".join(lines) + "\n")
-    print(f"wrote {a.out}: {len(lines)} strings, {os.path.getsize(a.out)} bytes; {per}")
+    print(f"wrote {path}: {len(lines)} strings, {os.path.getsize(path)} bytes; {per}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "smollm2-135m-instruct"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "golden", "tokenizer_smollm2.tsv"))
+    ap.add_argument("--seed", type=int, default=2026)
+    a = ap.parse_args()
+    gold = os.path.join(ROOT, "tests", "golden")
+    rng = random.Random(a.seed)
+    small = ([("edge", s) for s in EDGE] + [("corpus", s) for s in TINY_CORPUS.splitlines(True)] +
+             random_strings(random.Random(a.seed + 1), 150))
+    for name, tok in tiny_tokenizers().items():
+        tok.save(os.path.join(gold, f"tok_tiny_{name}.json"))
+        write_golden(os.path.join(gold, f"tok_tiny_{name}.tsv"), tok, small,
+                     f"tests/golden/tok_tiny_{name}.json")
+    fixture = os.path.join(ROOT, "tests", "fixtures", "tiny", "tokenizer.json")
+    if os.path.exists(fixture):
+        write_golden(os.path.join(gold, "tok_tiny_gpt2.tsv"), Tokenizer.from_file(fixture), small,
+                     "tests/fixtures/tiny/tokenizer.json")
+    model = os.path.join(a.model, "tokenizer.json")
+    if not os.path.exists(model):
+        print(f"{model} is missing: run `make model` for the SmolLM2 goldens")
+        return
+    cases = [("edge", s) for s in EDGE] + benchmark_strings(a.data, rng) + random_strings(rng)
+    write_golden(a.out, Tokenizer.from_file(model), cases,
+                 os.path.relpath(model, ROOT) + f" (seed {a.seed})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,265 @@
+/* tests/test_study.c - the study driver on the tiny model: resumed sweep == full-pass sweep,
+ * an interrupted and resumed run leaves identical files, another configuration is refused;
+ * the estimators on hand-made data. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../eval/study.h"
+#include "../eval/study_int.h"
+#include "../kernels/kernels.h"
+#include "t.h"
+
+#define TINY "tests/fixtures/tiny"
+
+/* A small multiple-choice file the tiny model can score (3 or 4 choices, 16 items). */
+static const char *write_task(tctx *t, char *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/toy.jsonl", t_tmpdir(t));
+    FILE *f = fopen(path, "w");
+    static const char *ctx[] = {"The cat sat on the", "A river runs to the", "She played the",
+                                "He wrote with a"};
+    static const char *ch[] = {"mat", "sea", "violin", "pen", "hat", "dog", "cloud"};
+    for (int i = 0; f && i < 16; i++) {
+        int n = 3 + i % 2;
+        fprintf(f, "{\"context\": \"%s %d\", \"choices\": [", ctx[i % 4], i);
+        for (int k = 0; k < n; k++)
+            fprintf(f, "%s\"%s\"", k ? ", " : "", ch[(i + 2 * k) % 7]);
+        fprintf(f, "], \"label\": %d}\n", i % n);
+    }
+    if (f)
+        fclose(f);
+    snprintf(buf, cap, "jsonl:%s", path);
+    return buf;
+}
+
+static study_opts tiny_opts(const char *task)
+{
+    study_opts o = study_opts_default();
+    o.model_dir = TINY;
+    o.tasks = task;
+    o.limit = 0;
+    o.threads = 1;
+    o.progress = false;
+    o.batch_tokens = 96; /* several batches = several work units */
+    o.command = "test";
+    return o;
+}
+
+static int setup(tctx *t)
+{
+    abl_err e = {0};
+    if (kern_init(NULL, &e)) {
+        t_fail(t, "kern_init: %s", e.msg);
+        return 0;
+    }
+    return 1;
+}
+
+static int same_arrays(tctx *t, const char *what, const double *a, const double *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!(a[i] == b[i] || (isnan(a[i]) && isnan(b[i])))) {
+            t_fail(t, "%s[%d]: %.17g != %.17g", what, i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static void sweep_equal(tctx *t, study_unit unit)
+{
+    if (!setup(t))
+        return;
+    char task[600];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    o.unit = unit;
+    study_result *a = NULL, *b = NULL;
+    abl_err e = {0};
+    if (study_run(&o, &a, &e)) {
+        t_fail(t, "resumed sweep: %s", e.msg);
+        return;
+    }
+    o.no_resume = true;
+    if (study_run(&o, &b, &e)) {
+        t_fail(t, "full-pass sweep: %s", e.msg);
+        study_result_free(a);
+        return;
+    }
+    const study_task_res *A = &a->tasks[0], *B = &b->tasks[0];
+    T_CHECK(t, a->n_units == 4 && b->n_units == 4);
+    T_CHECK(t, A->acc == B->acc);
+    same_arrays(t, "acc_removed", A->acc_abl, B->acc_abl, a->n_units);
+    same_arrays(t, "cos_score", A->cos_score, B->cos_score, a->n_units);
+    same_arrays(t, "angular", A->ang, B->ang, a->n_units);
+    t_note(t, "unit %s: intact %.4f, removed %.4f %.4f %.4f %.4f, cos %.4f %.4f %.4f %.4f",
+           a->unit_name, A->acc, A->acc_abl[0], A->acc_abl[1], A->acc_abl[2], A->acc_abl[3],
+           A->cos_score[0], A->cos_score[1], A->cos_score[2], A->cos_score[3]);
+    for (int u = 0; u < a->n_units; u++) /* a tiny random model: scores in (0, 2) */
+        T_CHECK(t, A->cos_score[u] > 0 && A->cos_score[u] < 2);
+    study_result_free(a);
+    study_result_free(b);
+}
+
+void test_study_resume_sweep_equals_full_passes(tctx *t)
+{
+    sweep_equal(t, STUDY_UNIT_BLOCK);
+}
+void test_study_resume_sweep_attn(tctx *t)
+{
+    sweep_equal(t, STUDY_UNIT_ATTN);
+}
+void test_study_resume_sweep_mlp(tctx *t)
+{
+    sweep_equal(t, STUDY_UNIT_MLP);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+static const char *const report_files[] = {"layers.csv", "summary.json", "report.md",
+                                           "heatmap.svg", "scatter.svg"};
+
+void test_study_interrupted_resume_identical_files(tctx *t)
+{
+    if (!setup(t))
+        return;
+    char task[600], d1[600], d2[600];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    snprintf(d1, sizeof d1, "%s/uninterrupted", t_tmpdir(t));
+    snprintf(d2, sizeof d2, "%s/interrupted", t_tmpdir(t));
+    study_result *r = NULL;
+    abl_err e = {0};
+    o.out_dir = d1;
+    if (study_run(&o, &r, &e)) {
+        t_fail(t, "uninterrupted: %s", e.msg);
+        return;
+    }
+    int units = r->units_total;
+    study_result_free(r);
+    T_CHECK(t, units >= 3);
+    o.out_dir = d2;
+    int kills = 0;
+    for (int k = 1; k < units; k++) { /* stop after 1 new unit each time: a kill per unit */
+        o.stop_after_units = 1;
+        abl_status s = study_run(&o, &r, &e);
+        T_CHECK(t, s == ABL_E_INTERRUPTED && r == NULL);
+        kills++;
+    }
+    T_CHECK(t, strstr(e.msg, "resume") != NULL);
+    o.stop_after_units = 0;
+    if (study_run(&o, &r, &e)) {
+        t_fail(t, "resumed: %s", e.msg);
+        return;
+    }
+    T_CHECK(t, r->units_resumed == units - 1);
+    study_result_free(r);
+    t_note(t, "%d units, interrupted %d times", units, kills);
+    for (size_t i = 0; i < sizeof report_files / sizeof *report_files; i++) {
+        char p1[700], p2[700];
+        snprintf(p1, sizeof p1, "%s/%s", d1, report_files[i]);
+        snprintf(p2, sizeof p2, "%s/%s", d2, report_files[i]);
+        size_t n1 = 0, n2 = 0;
+        char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+        if (!a || !b || n1 != n2 || memcmp(a, b, n1) != 0)
+            t_fail(t, "%s differs between the uninterrupted and the resumed run",
+                   report_files[i]);
+        free(a);
+        free(b);
+    }
+}
+
+void test_study_refuses_other_configuration(tctx *t)
+{
+    if (!setup(t))
+        return;
+    char task[600], dir[600], csv[700];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    snprintf(dir, sizeof dir, "%s/run", t_tmpdir(t));
+    snprintf(csv, sizeof csv, "%s/layers.csv", dir);
+    o.out_dir = dir;
+    study_result *r = NULL;
+    abl_err e = {0};
+    if (study_run(&o, &r, &e)) {
+        t_fail(t, "first run: %s", e.msg);
+        return;
+    }
+    study_result_free(r);
+    size_t n0 = 0, n1 = 0;
+    char *before = slurp(csv, &n0);
+    o.limit = 5;
+    T_CHECK(t, study_run(&o, &r, &e) == ABL_E_STATE);
+    T_CHECK(t, r == NULL);
+    T_CHECK(t, strstr(e.msg, "another configuration") != NULL);
+    o.limit = 0;
+    o.layers = "1-2";
+    T_CHECK(t, study_run(&o, &r, &e) == ABL_E_STATE);
+    char *after = slurp(csv, &n1);
+    T_CHECK(t, before && after && n0 == n1 && !memcmp(before, after, n0));
+    free(before);
+    free(after);
+}
+
+void test_study_bad_layers_and_tasks(tctx *t)
+{
+    if (!setup(t))
+        return;
+    char task[600];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    study_result *r = NULL;
+    abl_err e = {0};
+    o.layers = "0-4"; /* the tiny model has 4 blocks: 0..3 */
+    T_CHECK(t, study_run(&o, &r, &e) == ABL_E_ARG);
+    T_CHECK(t, strstr(e.msg, "--layers") != NULL);
+    o.layers = "2,x";
+    T_CHECK(t, study_run(&o, &r, &e) == ABL_E_ARG);
+    o.layers = NULL;
+    o.tasks = "no_such_task";
+    T_CHECK(t, study_run(&o, &r, &e) != ABL_OK);
+    o.tasks = "";
+    T_CHECK(t, study_run(&o, &r, &e) == ABL_E_ARG);
+}
+
+void test_study_estimators(tctx *t)
+{
+    /* 4 items, 2 units, L = 2: intact 3/4 right; unit 0 removed 1/4; unit 1 removed 4/4. */
+    double hits[] = {1, 1, 1, 0, /* intact */ 1, 0, 0, 0, /* -u0 */ 1, 1, 1, 1 /* -u1 */};
+    double w[] = {1, 1, 1, 1}, ch[] = {0.5, 0.5, 0.25, 0.25}, nt[] = {2, 2, 2, 2};
+    double cs[] = {0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1}, ang[8] = {0};
+    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang};
+    int ul[] = {0, 1};
+    study_task_res T;
+    memset(&T, 0, sizeof T);
+    T_CHECK(t, study_task_alloc(&T, 2) == ABL_OK);
+    study_estimate(&raw, NULL, ul, 2, &T);
+    T_CHECK(t, T.acc == 0.75 && T.chance == 0.375);
+    T_CHECK(t, fabs(T.drop[0] - 50) < 1e-12 && fabs(T.drop[1] + 25) < 1e-12);
+    /* relevance: 1 - max(0.25 - 0.375, 0) / (0.75 - 0.375) = 1; 1 - (1 - .375)/.375 = -2/3 */
+    T_CHECK(t, fabs(T.rel[0] - 1) < 1e-12 && fabs(T.rel[1] + 2.0 / 3) < 1e-12);
+    /* cosine score = 0.8 / 8 tokens = 0.1 and 0.4 / 8 = 0.05 */
+    T_CHECK(t, fabs(T.cos_score[0] - 0.1) < 1e-12 && fabs(T.cos_score[1] - 0.05) < 1e-12);
+    T_CHECK(t, fabs(T.c_drop.pearson - 1) < 1e-12 && T.c_drop.discordant == 0);
+    /* below chance: relevance n/a */
+    double low[] = {0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1};
+    raw.hits = low;
+    study_estimate(&raw, NULL, ul, 2, &T);
+    T_CHECK(t, isnan(T.rel[0]) && isnan(T.rel[1]));
+    T_CHECK(t, isnan(T.c_rel.pearson) && T.c_rel.n == 0);
+    study_task_free(&T);
+}
