@@ -184,6 +184,8 @@ FUZZ_TARGETS    = json safetensors config
 FUZZ_FLAGS      = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB        = base/abl.c loader/json.c loader/safetensors.c loader/config.c loader/hf_names.c
+FUZZ_TARGETS   += gguf
+FUZZ_SRC_gguf   = loader/gguf.c loader/dequant.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
 # tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME.
 

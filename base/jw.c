@@ -129,17 +129,19 @@ static void put_escaped(jw *w, const char *s, size_t n)
     fputc('"', w->f);
 }
 
-void jw_key(jw *w, const char *key)
+void jw_keyn(jw *w, const char *key, size_t n)
 {
     ABL_ASSERT(w->depth > 0 && w->is_obj[w->depth] && !w->want_value);
     if (w->has_items[w->depth])
         fputc(',', w->f);
     newline(w);
     w->has_items[w->depth] = true;
-    put_escaped(w, key, strlen(key));
+    put_escaped(w, key, n);
     fputs(w->indent ? ": " : ":", w->f);
     w->want_value = true;
 }
+
+void jw_key(jw *w, const char *key) { jw_keyn(w, key, strlen(key)); }
 
 void jw_strn(jw *w, const char *s, size_t n)
 {

@@ -34,6 +34,7 @@ void jw_obj_end(jw *w);
 void jw_arr_begin(jw *w);
 void jw_arr_end(jw *w);
 void jw_key(jw *w, const char *key);        /* NUL-terminated key, escaped */
+void jw_keyn(jw *w, const char *key, size_t n); /* key of n bytes (may hold NUL, escaped) */
 
 /* Values. Strings are escaped per RFC 8259 (quote, backslash, control characters); UTF-8 is
  * kept as is. Invalid UTF-8 bytes are written as \ufffd and reported by jw_finish. */

@@ -281,7 +281,8 @@ int cli_bench_kernels(int argc, char **argv)
     kpool *pool = kpool_create((int)threads);
     float *w = rand_floats((size_t)max_n * max_k, 1), *x = rand_floats(xy, 2);
     float *y = rand_floats(xy, 3), *q = rand_floats(xy, 4), *buf = rand_floats(big, 5);
-    float *kk = rand_floats((size_t)t_max * 3 * 64, 6), *vv = rand_floats((size_t)t_max * 3 * 64, 7);
+    float *kk = rand_floats((size_t)t_max * 3 * 64, 6);
+    float *vv = rand_floats((size_t)t_max * 3 * 64, 7);
     float *g = rand_floats(1536, 8), *ct = rand_floats((size_t)t_max * 32, 9);
     float *st = rand_floats((size_t)t_max * 32, 10);
     int32_t *pos = malloc(sizeof(int32_t) * rows);

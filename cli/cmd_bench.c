@@ -1,5 +1,5 @@
 /* cli/cmd_bench.c - `ablate bench WHAT`: dispatches to the kernel benchmark (cli/bench_kernels.c),
- * the forward-pass benchmark (cli/bench_forward.c) or the study benchmark. */
+ * the forward-pass benchmark (cli/bench_forward.c), the study or the tokenizer benchmark. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +10,7 @@ static const char usage_text[] =
     "  kernels   time every CPU kernel variant at the model's shapes (GFLOPS, GB/s, % of peak)\n"
     "  forward   prefill and decode tokens/s of the whole model\n"
     "  study     time the units of work of a study\n"
+    "  tokenizer encode speed of the tokenizer\n"
     "  tokenizer encode MB/s of the tokenizer on wikitext-2 (one core)\n"
     "`ablate bench WHAT --help` lists the options of each.\n";
 

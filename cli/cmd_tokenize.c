@@ -166,7 +166,8 @@ static abl_status parse_ids(const char *s, int vocab, tok_ids *ids, abl_err *err
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || errno || (*end && *end != ',' && *end != ' ' && *end != '\t' && *end != '\n'))
+        bool sep = !*end || *end == ',' || *end == ' ' || *end == '\t' || *end == '\n';
+        if (end == p || errno || !sep)
             return abl_fail(err, ABL_E_ARG, "--decode: expected ids separated by commas, found "
                             "'%.40s'", p);
         if (v < 0 || v >= vocab)

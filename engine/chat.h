@@ -1,5 +1,5 @@
-/* engine/chat.h - chat formatting for instruct models in ChatML form
- * (`<|im_start|>role\n...<|im_end|>\n`, then `<|im_start|>assistant\n`), as `generate --chat` uses. */
+/* engine/chat.h - chat formatting for instruct models in ChatML form (`<|im_start|>role\n...
+ * <|im_end|>\n`, then `<|im_start|>assistant\n`), as `ablate generate --chat` uses. */
 #ifndef CHAT_H
 #define CHAT_H
 

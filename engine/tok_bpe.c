@@ -231,7 +231,8 @@ static tok_cand heap_pop(tok_cand *h, size_t *n)
     return top;
 }
 
-static void push_pair(const tokenizer *t, tok_cand *heap, size_t *nh, const tok_sym *sym, int32_t pos)
+static void push_pair(const tokenizer *t, tok_cand *heap, size_t *nh, const tok_sym *sym,
+                      int32_t pos)
 {
     const tok_mslot *m = mmap_get(t, sym[pos].id, sym[sym[pos].next].id);
     if (m)

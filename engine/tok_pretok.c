@@ -66,7 +66,10 @@ size_t tok_utf8_complete(const uint8_t *s, size_t n)
         uint8_t b = s[i];
         if ((b & 0xC0) == 0x80)
             continue; /* continuation byte: look further left for the lead */
-        int need = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 1;
+        int need = b >= 0xC2 && b <= 0xDF   ? 2
+                   : b >= 0xE0 && b <= 0xEF ? 3
+                   : b >= 0xF0 && b <= 0xF4 ? 4
+                                            : 1;
         if (need == 1 || i + (size_t)need <= n)
             return n; /* ASCII, a byte that never starts a character, or a complete sequence */
         /* an incomplete tail: hold it back only if what is there is still a valid prefix */
@@ -268,11 +271,11 @@ bool tok_regex_from_pattern(const char *p, tok_regex *out)
     } known[] = {
         {"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
          TOK_RE_GPT2},
-        {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
-         "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+        {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+         " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
          TOK_RE_LLAMA3},
-        {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"
-         "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+        {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}|"
+         " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
          TOK_RE_QWEN2},
     };
     for (size_t k = 0; k < ABL_ARRAY_LEN(known); k++)
@@ -293,7 +296,8 @@ static abl_status bytelevel(tokenizer *t, const tok_step *st, const uint8_t *s, 
             size_t cap = n + 1 < 256 ? 256 : 2 * (n + 1);
             uint8_t *b = realloc(t->pbuf, cap);
             if (!b)
-                return abl_fail(err, ABL_E_NOMEM, "tokenizer: out of memory for a %zu-byte piece", n);
+                return abl_fail(err, ABL_E_NOMEM, "tokenizer: out of memory for a %zu-byte piece",
+                                n);
             t->pbuf = b;
             t->pbuf_cap = cap;
         }

@@ -17,7 +17,10 @@
 /* ---- byte-level table (GPT-2): printable bytes stand for themselves, the other 68 bytes for
  * U+0100.. in order ------------------------------------------------------------------------ */
 
-static bool byte_printable(int b) { return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174; }
+static bool byte_printable(int b)
+{
+    return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+}
 
 /* u2b[cp] = byte for cp < 324, or -1. */
 static void byte_table(int16_t u2b[324])
@@ -65,8 +68,8 @@ static abl_status read_file(const char *path, char **buf, size_t *len, abl_err *
     *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open (hint: run `make model` or pass --model DIR)",
-                        path);
+        return abl_fail(err, ABL_E_IO, "%s: cannot open (hint: run `make model` or pass --model "
+                        "DIR)", path);
     abl_status st = ABL_OK;
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0)
@@ -160,7 +163,8 @@ static abl_status check_model_options(const json_val *model, const char *path, a
     }
     if (json_flag(model, "byte_fallback", false))
         return abl_fail(err, ABL_E_UNSUPPORTED, "%s: model.byte_fallback=true is not supported "
-                        "(hint: that is a SentencePiece-style tokenizer, not byte-level BPE)", path);
+                        "(hint: that is a SentencePiece-style tokenizer, not byte-level BPE)",
+                        path);
     double dropout = 0;
     if (json_as_num(json_get(model, "dropout"), &dropout) && dropout > 0)
         return abl_fail(err, ABL_E_UNSUPPORTED, "%s: model.dropout=%g is not supported "
@@ -373,11 +377,12 @@ static abl_status parse_step(tokenizer *t, const json_val *p, const char *path, 
         bool each_n = re && !strcmp(re, "\\p{N}"); /* llama.cpp's "smollm" digit split */
         if (!re || (!each_n && !tok_regex_from_pattern(re, &st->re)))
             return abl_fail(err, ABL_E_UNSUPPORTED, "%s: pre_tokenizer Split: pattern %.200s is "
-                            "not one we implement (hint: \\p{N}, GPT-2, Llama-3 and Qwen2 patterns are)",
-                            path, re ? re : "(not a Regex)");
+                            "not one we implement (hint: \\p{N}, GPT-2, Llama-3 and Qwen2 "
+                            "patterns are)", path, re ? re : "(not a Regex)");
         if (!behavior || strcmp(behavior, "Isolated") || json_flag(p, "invert", false))
             return abl_fail(err, ABL_E_UNSUPPORTED, "%s: pre_tokenizer Split: expected behavior "
-                            "Isolated without invert, found %s", path, behavior ? behavior : "none");
+                            "Isolated without invert, found %s", path,
+                            behavior ? behavior : "none");
         st->kind = each_n ? TOK_STEP_DIGITS_EACH : TOK_STEP_SPLIT;
         st->regex_n = each_n;
     } else {
@@ -393,9 +398,11 @@ static abl_status load_pipeline(tokenizer *t, const json_val *root, const char *
     const json_val *norm = json_get(root, "normalizer");
     if (!json_is_null(norm)) {
         const char *type = json_as_str(json_get(norm, "type"));
-        return abl_fail(err, ABL_E_UNSUPPORTED, "%s: normalizer %s is not supported (hint: "
-                        "byte-level BPE tokenizers such as GPT-2, SmolLM2 and Llama-3 have none)",
-                        path, type ? type : "?");
+        if (!type || strcmp(type, "NFC"))
+            return abl_fail(err, ABL_E_UNSUPPORTED, "%s: normalizer %s is not supported (hint: "
+                            "none and NFC are, as GPT-2, SmolLM2, Llama-3 and Qwen use)", path,
+                            type ? type : "?");
+        t->nfc = true;
     }
     const json_val *pre = json_get(root, "pre_tokenizer");
     const char *type = json_as_str(json_get(pre, "type"));
@@ -437,14 +444,16 @@ static void load_specials(tokenizer *t, const json_val *root, const char *path)
     t->bos_id = t->eos_id = -1;
     const json_val *post = json_get(root, "post_processor");
     const char *ptype = json_as_str(json_get(post, "type"));
-    const json_val *procs = ptype && !strcmp(ptype, "Sequence") ? json_get(post, "processors") : NULL;
+    const json_val *procs =
+        ptype && !strcmp(ptype, "Sequence") ? json_get(post, "processors") : NULL;
     for (size_t i = 0; i < (procs ? procs->len : 1); i++) {
         const json_val *p = procs ? &procs->kids[i] : post;
         const char *type = json_as_str(json_get(p, "type"));
         const json_val *single = json_get(p, "single");
         if (type && !strcmp(type, "TemplateProcessing") && single && single->type == JSON_ARRAY &&
             single->len) {
-            const char *first = json_as_str(json_get(json_get(&single->kids[0], "SpecialToken"), "id"));
+            const json_val *special = json_get(&single->kids[0], "SpecialToken");
+            const char *first = json_as_str(json_get(special, "id"));
             if (first && (t->bos_id = tok_special_id(t, first)) >= 0)
                 t->add_bos = true;
         }
@@ -576,6 +585,8 @@ void tok_free(tokenizer *t)
     free(t->syms);
     free(t->heap);
     free(t->pbuf);
+    free(t->ncp);
+    free(t->nbuf);
     free(t);
 }
 
@@ -625,7 +636,8 @@ static const tok_added *added_at(const tokenizer *t, const uint8_t *s, size_t n,
             continue;
         if (af > f)
             break;
-        if (a->normalized != normalized || a->len > n - i || memcmp(t->text + a->off, s + i, a->len))
+        if (a->normalized != normalized || a->len > n - i ||
+            memcmp(t->text + a->off, s + i, a->len))
             continue;
         if (a->single_word) {
             size_t b = i > 0 ? char_before(s, n, 0, i) : SIZE_MAX;
@@ -637,6 +649,9 @@ static const tok_added *added_at(const tokenizer *t, const uint8_t *s, size_t n,
     }
     return NULL;
 }
+
+static abl_status encode_gap(tokenizer *t, const uint8_t *s, size_t n, bool normalized,
+                             tok_ids *out, abl_err *err);
 
 /* Encode s[0..n): split on the added tokens of this pass (false: normalized=false ones), the
  * gaps go to the next pass or to the pre-tokenizer. */
@@ -662,19 +677,31 @@ static abl_status encode_pass(tokenizer *t, const uint8_t *s, size_t n, bool nor
         if (a->rstrip)
             for (int len; end < n && is_space_at(s, n, end, &len);)
                 end += (size_t)len;
-        if (!normalized && t->has_normalized)
-            st = encode_pass(t, s + gap, start - gap, true, out, err);
-        else
-            st = tok_pretokenize(t, 0, s + gap, start - gap, out, err);
+        st = encode_gap(t, s + gap, start - gap, normalized, out, err);
         if (!st)
             st = tok_ids_push(out, a->id, err);
         gap = i = end;
     }
     if (st)
         return st;
-    if (!normalized && t->has_normalized)
-        return encode_pass(t, s + gap, n - gap, true, out, err);
-    return tok_pretokenize(t, 0, s + gap, n - gap, out, err);
+    return encode_gap(t, s + gap, n - gap, normalized, out, err);
+}
+
+/* Text between added tokens of the first pass is normalized (NFC) and then searched for the
+ * normalized=true added tokens; after that it goes to the pre-tokenizer. */
+static abl_status encode_gap(tokenizer *t, const uint8_t *s, size_t n, bool normalized,
+                             tok_ids *out, abl_err *err)
+{
+    if (normalized || n == 0)
+        return tok_pretokenize(t, 0, s, n, out, err);
+    if (t->nfc) {
+        abl_status st = tok_nfc(t, s, n, &s, &n, err);
+        if (st)
+            return st;
+    }
+    if (t->has_normalized)
+        return encode_pass(t, s, n, true, out, err);
+    return tok_pretokenize(t, 0, s, n, out, err);
 }
 
 abl_status tok_encode(tokenizer *t, const char *text, size_t len, tok_ids *out, abl_err *err)

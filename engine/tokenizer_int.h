@@ -1,5 +1,5 @@
-/* engine/tokenizer_int.h - internals shared by the tokenizer's files: the tokenizer struct, the
- * hash maps (tok_bpe.c), the pre-tokenizer (tok_pretok.c) and the load/encode driver (tokenizer.c). */
+/* engine/tokenizer_int.h - internals shared by the tokenizer's files: the tokenizer struct, hash
+ * maps (tok_bpe.c), pre-tokenizer (tok_pretok.c), NFC (tok_nfc.c), load/encode (tokenizer.c). */
 #ifndef TOKENIZER_INT_H
 #define TOKENIZER_INT_H
 
@@ -8,7 +8,7 @@
 /* Regex flavours we implement by hand (recognized by their exact pattern text). */
 typedef enum {
     TOK_RE_GPT2,   /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
-    TOK_RE_LLAMA3, /* (?i:'s|...)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|... */
+    TOK_RE_LLAMA3, /* (?i:'s|...)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+... */
     TOK_RE_QWEN2   /* as LLAMA3 but \p{N} one at a time */
 } tok_regex;
 
@@ -113,6 +113,12 @@ struct tokenizer {
     size_t sym_cap, heap_cap;
     uint8_t *pbuf;           /* a piece with its prefix space */
     size_t pbuf_cap;
+
+    bool nfc;                /* normalizer NFC (tok_nfc.c) */
+    uint32_t *ncp;           /* NFC scratch: code points */
+    size_t ncp_cap;
+    uint8_t *nbuf;           /* NFC result */
+    size_t nbuf_cap;
 };
 
 /* ---- tok_bpe.c ------------------------------------------------------------------------- */
@@ -133,6 +139,13 @@ abl_status tok_cache_alloc(tokenizer *t, abl_err *err);
 abl_status tok_bpe_word(tokenizer *t, const uint8_t *w, size_t n, tok_ids *out, abl_err *err);
 /* Append one id to out, growing it. */
 abl_status tok_ids_push(tok_ids *out, int32_t id, abl_err *err);
+
+/* ---- tok_nfc.c ------------------------------------------------------------------------- */
+
+/* NFC of s[0..n): *out points at s itself (ASCII only) or at t->nbuf, valid until the next call.
+ * Invalid UTF-8 bytes pass through. ABL_E_NOMEM only. */
+abl_status tok_nfc(tokenizer *t, const uint8_t *s, size_t n, const uint8_t **out, size_t *out_n,
+                   abl_err *err);
 
 /* ---- tok_pretok.c ---------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../base/sha256.h"
+#include "report.h"
 
 #define JOURNAL_MAGIC "ablate-journal-v1"
 
@@ -24,31 +25,6 @@ struct journal {
     jrec *rec;
     int n, cap;
 };
-
-/* mkdir -p for dir; existing directories are fine. */
-static abl_status make_dirs(const char *dir, abl_err *err)
-{
-    char buf[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf)
-        return abl_fail(err, ABL_E_ARG, "run directory '%s': expected a path of 1..4095 bytes",
-                        dir);
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != 0)
-            continue;
-        char c = buf[i];
-        buf[i] = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return abl_fail(err, ABL_E_IO, "%s: cannot create directory: %s (hint: check the "
-                            "--out path and its permissions)", buf, strerror(errno));
-        buf[i] = c;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return abl_fail(err, ABL_E_IO, "%s: expected a directory, found a file", dir);
-    return ABL_OK;
-}
 
 static void check8(const char *key, const char *payload, char out[9])
 {
@@ -212,7 +188,7 @@ abl_status journal_open(journal **out, const char *dir, const char *config, abl_
     }
     memcpy(j->dir, dir, dl + 1);
     snprintf(j->path, dl + 16, "%s/journal.tsv", dir);
-    abl_status s = make_dirs(dir, err);
+    abl_status s = report_mkdirs(dir, err);
     if (s) {
         journal_close(j);
         return s;

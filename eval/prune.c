@@ -208,6 +208,8 @@ static abl_status one_metric(pctx *c, prune_metric pm, pside *cal, int nc, pside
     const prune_opts *o = c->o;
     uint8_t removed[STUDY_MAX_UNITS] = {0};
     double cos[STUDY_MAX_UNITS];
+    for (int l = 0; l < STUDY_MAX_UNITS; l++)
+        cos[l] = NAN;
     memset(cv, 0, sizeof *cv);
     snprintf(cv->metric, sizeof cv->metric, "%s", prune_metric_name(pm));
     abl_status st;

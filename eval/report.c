@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,6 +63,30 @@ const char *report_unit_label(const study_result *r, int u, char *buf, size_t ca
                           ? ".mlp" : "";
     snprintf(buf, cap, "%d%s", r->unit_layer[u], suf);
     return buf;
+}
+
+abl_status report_mkdirs(const char *dir, abl_err *err)
+{
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof buf)
+        return abl_fail(err, ABL_E_ARG, "run directory '%s': expected a path of 1..4095 bytes",
+                        dir);
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return abl_fail(err, ABL_E_IO, "%s: cannot create directory: %s (hint: check the "
+                            "--out path and its permissions)", buf, strerror(errno));
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return abl_fail(err, ABL_E_IO, "%s: expected a directory, found a file", dir);
+    return ABL_OK;
 }
 
 /* ---- terminal table ------------------------------------------------------------------------ */
@@ -459,13 +484,21 @@ abl_status report_timing_json(const study_result *r, const char *dir, abl_err *e
     jw_int(&w, r->units_total);
     jw_key(&w, "units_resumed_from_journal");
     jw_int(&w, r->units_resumed);
-    jw_key(&w, "task_seconds");
-    jw_obj_begin(&w);
+    jw_key(&w, "tasks");
+    jw_arr_begin(&w);
     for (int t = 0; t < r->n_tasks; t++) {
-        jw_key(&w, r->tasks[t].name);
+        jw_obj_begin(&w);
+        jw_key(&w, "name");
+        jw_str(&w, r->tasks[t].name);
+        jw_key(&w, "seconds");
         jnum(&w, r->tasks[t].seconds);
+        jw_key(&w, "tokens_per_pass");
+        jw_int(&w, r->tasks[t].n_tok_pass);
+        jw_key(&w, "passes");
+        jw_int(&w, 1 + r->n_units);
+        jw_obj_end(&w);
     }
-    jw_obj_end(&w);
+    jw_arr_end(&w);
     jw_obj_end(&w);
     s = jw_finish(&w, rf.path, err);
     if (s) {

@@ -16,6 +16,10 @@ typedef struct {
     char tmp[4200], path[4200];
 } report_file;
 
+/* mkdir -p: create dir and its parents; existing directories are fine. ABL_E_IO names the
+ * part that could not be made; ABL_E_ARG for an empty or over-long path. */
+abl_status report_mkdirs(const char *dir, abl_err *err);
+
 /* Open the temp file. ABL_E_IO names the path (hint: unwritable --out directory). */
 abl_status report_open(report_file *rf, const char *dir, const char *name, abl_err *err);
 /* Flush + fsync + rename. Any write error (disk full) gives ABL_E_IO and leaves the earlier

@@ -46,6 +46,12 @@ static void header(FILE *f, int w, int h, const char *title)
     text(f, w / 2.0, 24, "middle", 16, title, 0);
 }
 
+static abl_status finish(report_file *rf, abl_err *err)
+{
+    fputs("</svg>\n", rf->f);
+    return report_commit(rf, err);
+}
+
 /* "nice" tick step for a range */
 static double tick_step(double span)
 {
@@ -166,7 +172,7 @@ abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *e
         snprintf(leg, sizeof leg, "%s (r = %.2f)", r->tasks[t].name, r->tasks[t].c_drop.pearson);
         legend_item(f, 615, 70 + 20 * t, col, leg, false);
     }
-    return report_commit(&rf, err);
+    return finish(&rf, err);
 }
 
 /* Diverging colour for relevance in [-1, 1]: blue (removal helps) - white - red (hurts). */
@@ -244,7 +250,7 @@ abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *e
     text(f, lx + 26, y0 + 234, "start", 11, "n/a (accuracy at or below chance)", 0);
     text(f, lx, y0 + 256, "start", 11, "+1 = removal destroys accuracy", 0);
     text(f, lx, y0 + 272, "start", 11, "<0 = removal helps", 0);
-    return report_commit(&rf, err);
+    return finish(&rf, err);
 }
 
 abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *title,
@@ -293,5 +299,5 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
         snprintf(leg, sizeof leg, "ranked by %s", c[i].metric);
         legend_item(f, 615, 70 + 20 * i, col, leg, true);
     }
-    return report_commit(&rf, err);
+    return finish(&rf, err);
 }

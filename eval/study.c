@@ -134,16 +134,18 @@ static abl_status hash_tree(sha256_ctx *c, const char *dir, const char *rel, int
     char *names[4096];
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < 4096) {
+    abl_status s = ABL_OK;
+    while ((e = readdir(d)) && !s) {
         if (e->d_name[0] == '.')
             continue;
-        names[n] = strdup(e->d_name);
-        if (names[n])
+        if (n == 4096 || !(names[n] = strdup(e->d_name)))
+            s = abl_fail(err, ABL_E_UNSUPPORTED, "%s: more than 4096 entries (or out of "
+                         "memory) while hashing the task data", path);
+        else
             n++;
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
-    abl_status s = ABL_OK;
     for (int i = 0; i < n && !s; i++) {
         char sub[4096], full[8192];
         snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
@@ -531,6 +533,7 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     if (s)
         goto done;
     T->seconds = ev_now() - t0;
+    T->n_tok_pass = plan.n_tok;
     const char *mname = "acc";
     double *ratio = malloc(sizeof(double) * (size_t)n);
     if (!ratio) {

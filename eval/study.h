@@ -60,6 +60,7 @@ typedef struct {
     double acc, acc_se, acc_lo, acc_hi;
     bool near_chance;           /* acc - chance < 2 se: relevance is noise */
     double seconds;             /* wall time of this task's passes */
+    long long n_tok_pass;       /* tokens fed to the model by one pass over the task */
     double *cos_score;          /* (n_units) mean over tokens of 1 - cos(in, out) */
     double *cos_raw;            /* (n_units) mean over tokens of cos(in, out) */
     double *ang;                /* (n_units) mean over inputs of arccos(cos) / pi, last token */

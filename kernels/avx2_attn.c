@@ -58,7 +58,7 @@ tile_scores(const int R, const int DH, const float *q, size_t qs, const float *k
     int j = 0;
     for (; j + 4 <= kb; j += 4) {
         __m256 d[2][4];
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < R; r++) {
             d[r][0] = _mm256_setzero_ps();
             d[r][1] = _mm256_setzero_ps();
@@ -70,7 +70,7 @@ tile_scores(const int R, const int DH, const float *q, size_t qs, const float *k
         for (int c = 0; c < DH; c += 8) {
             __m256 k_0 = _mm256_loadu_ps(k0 + c), k_1 = _mm256_loadu_ps(k0 + ks + c);
             __m256 k_2 = _mm256_loadu_ps(k0 + 2 * ks + c), k_3 = _mm256_loadu_ps(k0 + 3 * ks + c);
-#pragma GCC unroll 2
+KERN_UNROLL
             for (int r = 0; r < R; r++) {
                 __m256 qv = _mm256_loadu_ps(q + r * qs + c);
                 d[r][0] = _mm256_fmadd_ps(qv, k_0, d[r][0]);
@@ -79,7 +79,7 @@ tile_scores(const int R, const int DH, const float *q, size_t qs, const float *k
                 d[r][3] = _mm256_fmadd_ps(qv, k_3, d[r][3]);
             }
         }
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < R; r++) {
             __m256 a = _mm256_hadd_ps(_mm256_hadd_ps(d[r][0], d[r][1]),
                                       _mm256_hadd_ps(d[r][2], d[r][3]));
@@ -157,7 +157,7 @@ tile_pv(const int R, const int DH, const float *sc, const float *vt, size_t ks, 
 {
     for (int c = 0; c < DH; c += 32) {
         __m256 a[2][4];
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < R; r++) {
             a[r][0] = _mm256_loadu_ps(acc + r * DH + c);
             a[r][1] = _mm256_loadu_ps(acc + r * DH + c + 8);
@@ -168,7 +168,7 @@ tile_pv(const int R, const int DH, const float *sc, const float *vt, size_t ks, 
             const float *v0 = vt + (size_t)j * ks + c;
             __m256 v_0 = _mm256_loadu_ps(v0), v_1 = _mm256_loadu_ps(v0 + 8);
             __m256 v_2 = _mm256_loadu_ps(v0 + 16), v_3 = _mm256_loadu_ps(v0 + 24);
-#pragma GCC unroll 2
+KERN_UNROLL
             for (int r = 0; r < R; r++) {
                 __m256 p = _mm256_broadcast_ss(sc + r * KT + j);
                 a[r][0] = _mm256_fmadd_ps(p, v_0, a[r][0]);
@@ -177,7 +177,7 @@ tile_pv(const int R, const int DH, const float *sc, const float *vt, size_t ks, 
                 a[r][3] = _mm256_fmadd_ps(p, v_3, a[r][3]);
             }
         }
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < R; r++) {
             _mm256_storeu_ps(acc + r * DH + c, a[r][0]);
             _mm256_storeu_ps(acc + r * DH + c + 8, a[r][1]);

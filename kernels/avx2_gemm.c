@@ -11,11 +11,14 @@
                   * K is cut into equal blocks of at most KC (576 -> 2 x 288), no short tail */
 #define MC 120   /* M block: a packed (MC, KC) block of X is at most 180 KiB, stays in L2 */
 
-static size_t avx2_pack_count(int n, int k) { return kpack_panels_count(n, k, NR); }
+static size_t k_pack_count_avx2(int n, int k) { return kpack_panels_count(n, k, NR); }
 
-static void avx2_pack(float *dst, const float *w, int n, int k) { kpack_panels(dst, w, n, k, NR); }
+static void k_pack_f32_avx2(float *dst, const float *w, int n, int k)
+{
+    kpack_panels(dst, w, n, k, NR);
+}
 
-static size_t avx2_sgemm_ws(int m, int k)
+static size_t k_sgemm_ws_avx2(int m, int k)
 {
     (void)m;
     (void)k;
@@ -51,20 +54,20 @@ static inline __attribute__((always_inline)) void
 ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc, int load_c)
 {
     __m256 acc0[MR], acc1[MR], alt0[2], alt1[2];
-#pragma GCC unroll 6
+KERN_UNROLL
     for (int r = 0; r < ROWS; r++) {
         acc0[r] = _mm256_setzero_ps();
         acc1[r] = _mm256_setzero_ps();
     }
     int kk = 0;
     if (ROWS <= 2) {
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++)
             alt0[r] = alt1[r] = _mm256_setzero_ps();
         for (; kk + 2 <= kc; kk += 2) {
             __m256 b0 = _mm256_load_ps(b + kk * NR), b1 = _mm256_load_ps(b + kk * NR + 8);
             __m256 b2 = _mm256_load_ps(b + kk * NR + 16), b3 = _mm256_load_ps(b + kk * NR + 24);
-#pragma GCC unroll 2
+KERN_UNROLL
             for (int r = 0; r < ROWS; r++) {
                 __m256 x0 = _mm256_broadcast_ss(a + kk * MR + r);
                 __m256 x1 = _mm256_broadcast_ss(a + kk * MR + MR + r);
@@ -74,7 +77,7 @@ ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc
                 alt1[r] = _mm256_fmadd_ps(x1, b3, alt1[r]);
             }
         }
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++) {
             acc0[r] = _mm256_add_ps(acc0[r], alt0[r]);
             acc1[r] = _mm256_add_ps(acc1[r], alt1[r]);
@@ -83,14 +86,14 @@ ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc
 #pragma GCC unroll 4
     for (; kk < kc; kk++) {
         __m256 b0 = _mm256_load_ps(b + kk * NR), b1 = _mm256_load_ps(b + kk * NR + 8);
-#pragma GCC unroll 6
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++) {
             __m256 x = _mm256_broadcast_ss(a + kk * MR + r);
             acc0[r] = _mm256_fmadd_ps(x, b0, acc0[r]);
             acc1[r] = _mm256_fmadd_ps(x, b1, acc1[r]);
         }
     }
-#pragma GCC unroll 6
+KERN_UNROLL
     for (int r = 0; r < ROWS; r++) {
         float *cr = c + r * ldc;
         if (load_c) {
@@ -117,7 +120,7 @@ static void ukr_rows(int rows, int kc, const float *a, const float *b, float *c,
 }
 
 /* y (M,N) = x (M,K) . W^T [+ y]; this thread computes the panels [lo, hi) of N. */
-static void avx2_sgemm(float *y, const float *x, const kweight *w, int m, int accumulate,
+static void k_sgemm_f32_avx2(float *y, const float *x, const kweight *w, int m, int accumulate,
                        float *ws, int ith, int nth)
 {
     ABL_ASSERT(w->variant == KV_AVX2);
@@ -159,9 +162,9 @@ void kern_fill_avx2(kern_table *t)
 {
     t->name = "avx2";
     t->variant = KV_AVX2;
-    t->pack_count = avx2_pack_count;
-    t->pack = avx2_pack;
-    t->sgemm = avx2_sgemm;
-    t->sgemm_ws_floats = avx2_sgemm_ws;
+    t->pack_count = k_pack_count_avx2;
+    t->pack = k_pack_f32_avx2;
+    t->sgemm = k_sgemm_f32_avx2;
+    t->sgemm_ws_floats = k_sgemm_ws_avx2;
     kern_avx2_ops(t);
 }

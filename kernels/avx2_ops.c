@@ -5,7 +5,7 @@
 #include "avx2_math.h"
 #include "kernels_int.h"
 
-static void avx2_rmsnorm(float *y, const float *x, const float *g, int m, int d, float eps)
+static void k_rmsnorm_f32_avx2(float *y, const float *x, const float *g, int m, int d, float eps)
 {
     for (int i = 0; i < m; i++) {
         const float *xr = x + (size_t)i * d;
@@ -32,7 +32,7 @@ static void avx2_rmsnorm(float *y, const float *x, const float *g, int m, int d,
     }
 }
 
-static void avx2_rope(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
+static void k_rope_f32_avx2(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
                       const float *sin_t)
 {
     int half = dh / 2;
@@ -56,7 +56,7 @@ static void avx2_rope(float *x, int t, int nh, int dh, const int32_t *pos, const
     }
 }
 
-static void avx2_swiglu(float *out, const float *gate, const float *up, size_t n)
+static void k_swiglu_f32_avx2(float *out, const float *gate, const float *up, size_t n)
 {
     size_t i = 0;
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
@@ -71,7 +71,7 @@ static void avx2_swiglu(float *out, const float *gate, const float *up, size_t n
     }
 }
 
-static void avx2_add(float *y, const float *x, size_t n)
+static void k_add_f32_avx2(float *y, const float *x, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -80,7 +80,7 @@ static void avx2_add(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-static double avx2_logsumexp(const float *x, int n)
+static double k_logsumexp_f32_avx2(const float *x, int n)
 {
     if (n <= 0)
         return -INFINITY;
@@ -106,12 +106,13 @@ static double avx2_logsumexp(const float *x, int n)
     return mx + log(s);
 }
 
-static void avx2_dot3(const float *a, const float *b, int n, double sums[3])
+static void k_dot3_f32_avx2(const float *a, const float *b, int n, double sums[3])
 {
     __m256d ab = _mm256_setzero_pd(), aa = _mm256_setzero_pd(), bb = _mm256_setzero_pd();
     int i = 0;
     for (; i + 4 <= n; i += 4) {
-        __m256d va = _mm256_cvtps_pd(_mm_loadu_ps(a + i)), vb = _mm256_cvtps_pd(_mm_loadu_ps(b + i));
+        __m256d va = _mm256_cvtps_pd(_mm_loadu_ps(a + i));
+        __m256d vb = _mm256_cvtps_pd(_mm_loadu_ps(b + i));
         ab = _mm256_fmadd_pd(va, vb, ab);
         aa = _mm256_fmadd_pd(va, va, aa);
         bb = _mm256_fmadd_pd(vb, vb, bb);
@@ -127,7 +128,7 @@ static void avx2_dot3(const float *a, const float *b, int n, double sums[3])
     sums[2] = s2;
 }
 
-static void avx2_attention(float *out, const float *q, const float *k, const float *v,
+static void k_attention_f32_avx2(float *out, const float *q, const float *k, const float *v,
                            const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
                            float *ws)
 {
@@ -173,13 +174,13 @@ static float avx2_read_probe(const float *x, size_t n)
 /* Called by kern_fill_avx2 (kernels/avx2_gemm.c): every op except sgemm. */
 void kern_avx2_ops(kern_table *t)
 {
-    t->rmsnorm = avx2_rmsnorm;
-    t->rope = avx2_rope;
-    t->swiglu = avx2_swiglu;
-    t->add = avx2_add;
-    t->logsumexp = avx2_logsumexp;
-    t->dot3 = avx2_dot3;
-    t->attention = avx2_attention;
+    t->rmsnorm = k_rmsnorm_f32_avx2;
+    t->rope = k_rope_f32_avx2;
+    t->swiglu = k_swiglu_f32_avx2;
+    t->add = k_add_f32_avx2;
+    t->logsumexp = k_logsumexp_f32_avx2;
+    t->dot3 = k_dot3_f32_avx2;
+    t->attention = k_attention_f32_avx2;
     t->attention_heads = k_attention_heads_avx2;
     t->fma_probe = avx2_fma_probe;
     t->read_probe = avx2_read_probe;

@@ -10,11 +10,14 @@
 #define KC 256   /* largest K block: a (KC, NR) panel slice is 32 KiB (L1 is 48 KiB) */
 #define MC 144   /* M block: a packed (MC, KC) block of X is at most 144 KiB, stays in L2 */
 
-static size_t avx512_pack_count(int n, int k) { return kpack_panels_count(n, k, NR); }
+static size_t k_pack_count_avx512(int n, int k) { return kpack_panels_count(n, k, NR); }
 
-static void avx512_pack(float *dst, const float *w, int n, int k) { kpack_panels(dst, w, n, k, NR); }
+static void k_pack_f32_avx512(float *dst, const float *w, int n, int k)
+{
+    kpack_panels(dst, w, n, k, NR);
+}
 
-static size_t avx512_sgemm_ws(int m, int k)
+static size_t k_sgemm_ws_avx512(int m, int k)
 {
     (void)m;
     (void)k;
@@ -44,20 +47,20 @@ static inline __attribute__((always_inline)) void
 ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc, int load_c)
 {
     __m512 acc0[MR], acc1[MR], alt0[2], alt1[2];
-#pragma GCC unroll 12
+KERN_UNROLL
     for (int r = 0; r < ROWS; r++) {
         acc0[r] = _mm512_setzero_ps();
         acc1[r] = _mm512_setzero_ps();
     }
     int kk = 0;
     if (ROWS <= 2) {
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++)
             alt0[r] = alt1[r] = _mm512_setzero_ps();
         for (; kk + 2 <= kc; kk += 2) {
             __m512 b0 = _mm512_load_ps(b + kk * NR), b1 = _mm512_load_ps(b + kk * NR + 16);
             __m512 b2 = _mm512_load_ps(b + kk * NR + 32), b3 = _mm512_load_ps(b + kk * NR + 48);
-#pragma GCC unroll 2
+KERN_UNROLL
             for (int r = 0; r < ROWS; r++) {
                 __m512 x0 = _mm512_set1_ps(a[kk * MR + r]);
                 __m512 x1 = _mm512_set1_ps(a[kk * MR + MR + r]);
@@ -67,7 +70,7 @@ ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc
                 alt1[r] = _mm512_fmadd_ps(x1, b3, alt1[r]);
             }
         }
-#pragma GCC unroll 2
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++) {
             acc0[r] = _mm512_add_ps(acc0[r], alt0[r]);
             acc1[r] = _mm512_add_ps(acc1[r], alt1[r]);
@@ -76,14 +79,14 @@ ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc
 #pragma GCC unroll 2
     for (; kk < kc; kk++) {
         __m512 b0 = _mm512_load_ps(b + kk * NR), b1 = _mm512_load_ps(b + kk * NR + 16);
-#pragma GCC unroll 12
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++) {
             __m512 x = _mm512_set1_ps(a[kk * MR + r]);
             acc0[r] = _mm512_fmadd_ps(x, b0, acc0[r]);
             acc1[r] = _mm512_fmadd_ps(x, b1, acc1[r]);
         }
     }
-#pragma GCC unroll 12
+KERN_UNROLL
     for (int r = 0; r < ROWS; r++) {
         float *cr = c + r * ldc;
         if (load_c) {
@@ -115,7 +118,7 @@ static void ukr_rows(int rows, int kc, const float *a, const float *b, float *c,
 }
 
 /* y (M,N) = x (M,K) . W^T [+ y]; this thread computes the panels [lo, hi) of N. */
-static void avx512_sgemm(float *y, const float *x, const kweight *w, int m, int accumulate,
+static void k_sgemm_f32_avx512(float *y, const float *x, const kweight *w, int m, int accumulate,
                          float *ws, int ith, int nth)
 {
     ABL_ASSERT(w->variant == KV_AVX512);
@@ -195,10 +198,10 @@ void kern_fill_avx512(kern_table *t)
     kern_fill_avx2(t);
     t->name = "avx512";
     t->variant = KV_AVX512;
-    t->pack_count = avx512_pack_count;
-    t->pack = avx512_pack;
-    t->sgemm = avx512_sgemm;
-    t->sgemm_ws_floats = avx512_sgemm_ws;
+    t->pack_count = k_pack_count_avx512;
+    t->pack = k_pack_f32_avx512;
+    t->sgemm = k_sgemm_f32_avx512;
+    t->sgemm_ws_floats = k_sgemm_ws_avx512;
     t->fma_probe = avx512_fma_probe;
     t->read_probe = avx512_read_probe;
 }

@@ -54,7 +54,8 @@ static const char *why_not(kern_variant v)
     if (!built)
         return "this binary was built for another architecture";
     if (v == KV_AVX512)
-        return "the CPU lacks AVX-512F/BW/DQ/VL or the OS does not save the AVX-512 registers (XCR0)";
+        return "the CPU lacks AVX-512F/BW/DQ/VL or the OS does not save the AVX-512 registers "
+               "(XCR0)";
     if (v == KV_AVX2)
         return "the CPU lacks AVX2+FMA or the OS does not save the YMM registers (XCR0)";
     return "the CPU lacks it";

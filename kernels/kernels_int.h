@@ -23,6 +23,14 @@ int kern_cpu_neon(void);
 size_t kpack_panels_count(int n, int k, int nr);
 void kpack_panels(float *dst, const float *w, int n, int k, int nr);
 
+/* Fully unroll the next loop (constant trip count): register-blocked micro-kernels keep their
+ * accumulator arrays in registers only when every index is a constant. */
+#if defined(__clang__)
+#define KERN_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define KERN_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 /* Per-thread sgemm workspace bound over every variant (floats): kern_ws_floats returns at
  * least this, so buffers sized before kern_init still fit whichever variant is chosen. */
 #define KERN_SGEMM_WS_MAX ((size_t)192 * 384 + 1024)

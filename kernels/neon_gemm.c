@@ -10,11 +10,14 @@
 #define KC 256   /* largest K block: a (KC, NR) panel slice is 16 KiB */
 #define MC 120   /* M block: a packed (MC, KC) block of X is at most 120 KiB */
 
-static size_t neon_pack_count(int n, int k) { return kpack_panels_count(n, k, NR); }
+static size_t k_pack_count_neon(int n, int k) { return kpack_panels_count(n, k, NR); }
 
-static void neon_pack(float *dst, const float *w, int n, int k) { kpack_panels(dst, w, n, k, NR); }
+static void k_pack_f32_neon(float *dst, const float *w, int n, int k)
+{
+    kpack_panels(dst, w, n, k, NR);
+}
 
-static size_t neon_sgemm_ws(int m, int k)
+static size_t k_sgemm_ws_neon(int m, int k)
 {
     (void)m;
     (void)k;
@@ -40,14 +43,14 @@ static inline __attribute__((always_inline)) void
 ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc, int load_c)
 {
     float32x4_t acc[MR][4];
-#pragma GCC unroll 6
+KERN_UNROLL
     for (int r = 0; r < ROWS; r++)
         for (int q = 0; q < 4; q++)
             acc[r][q] = vdupq_n_f32(0.0f);
     for (int kk = 0; kk < kc; kk++) {
         float32x4_t b0 = vld1q_f32(b + kk * NR), b1 = vld1q_f32(b + kk * NR + 4);
         float32x4_t b2 = vld1q_f32(b + kk * NR + 8), b3 = vld1q_f32(b + kk * NR + 12);
-#pragma GCC unroll 6
+KERN_UNROLL
         for (int r = 0; r < ROWS; r++) {
             float32x4_t x = vdupq_n_f32(a[kk * MR + r]);
             acc[r][0] = vfmaq_f32(acc[r][0], b0, x);
@@ -56,7 +59,7 @@ ukr(const int ROWS, int kc, const float *a, const float *b, float *c, size_t ldc
             acc[r][3] = vfmaq_f32(acc[r][3], b3, x);
         }
     }
-#pragma GCC unroll 6
+KERN_UNROLL
     for (int r = 0; r < ROWS; r++) {
         float *cr = c + r * ldc;
         for (int q = 0; q < 4; q++) {
@@ -82,7 +85,7 @@ static void ukr_rows(int rows, int kc, const float *a, const float *b, float *c,
 }
 
 /* y (M,N) = x (M,K) . W^T [+ y]; this thread computes the panels [lo, hi) of N. */
-static void neon_sgemm(float *y, const float *x, const kweight *w, int m, int accumulate,
+static void k_sgemm_f32_neon(float *y, const float *x, const kweight *w, int m, int accumulate,
                        float *ws, int ith, int nth)
 {
     ABL_ASSERT(w->variant == KV_NEON);
@@ -127,9 +130,9 @@ void kern_fill_neon(kern_table *t)
 {
     t->name = "neon";
     t->variant = KV_NEON;
-    t->pack_count = neon_pack_count;
-    t->pack = neon_pack;
-    t->sgemm = neon_sgemm;
-    t->sgemm_ws_floats = neon_sgemm_ws;
+    t->pack_count = k_pack_count_neon;
+    t->pack = k_pack_f32_neon;
+    t->sgemm = k_sgemm_f32_neon;
+    t->sgemm_ws_floats = k_sgemm_ws_neon;
     kern_neon_ops(t);
 }

@@ -5,7 +5,7 @@
 #include "kernels_int.h"
 #include "neon_math.h"
 
-static void neon_rmsnorm(float *y, const float *x, const float *g, int m, int d, float eps)
+static void k_rmsnorm_f32_neon(float *y, const float *x, const float *g, int m, int d, float eps)
 {
     for (int i = 0; i < m; i++) {
         const float *xr = x + (size_t)i * d;
@@ -29,7 +29,7 @@ static void neon_rmsnorm(float *y, const float *x, const float *g, int m, int d,
     }
 }
 
-static void neon_rope(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
+static void k_rope_f32_neon(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
                       const float *sin_t)
 {
     int half = dh / 2;
@@ -53,7 +53,7 @@ static void neon_rope(float *x, int t, int nh, int dh, const int32_t *pos, const
     }
 }
 
-static void neon_swiglu(float *out, const float *gate, const float *up, size_t n)
+static void k_swiglu_f32_neon(float *out, const float *gate, const float *up, size_t n)
 {
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -67,7 +67,7 @@ static void neon_swiglu(float *out, const float *gate, const float *up, size_t n
     }
 }
 
-static void neon_add(float *y, const float *x, size_t n)
+static void k_add_f32_neon(float *y, const float *x, size_t n)
 {
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
@@ -76,7 +76,7 @@ static void neon_add(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-static double neon_logsumexp(const float *x, int n)
+static double k_logsumexp_f32_neon(const float *x, int n)
 {
     if (n <= 0)
         return -INFINITY;
@@ -101,7 +101,7 @@ static double neon_logsumexp(const float *x, int n)
     return mx + log(s);
 }
 
-static void neon_dot3(const float *a, const float *b, int n, double sums[3])
+static void k_dot3_f32_neon(const float *a, const float *b, int n, double sums[3])
 {
     float64x2_t ab = vdupq_n_f64(0), aa = ab, bb = ab;
     int i = 0;
@@ -122,7 +122,7 @@ static void neon_dot3(const float *a, const float *b, int n, double sums[3])
     sums[2] = s2;
 }
 
-static void neon_attention(float *out, const float *q, const float *k, const float *v,
+static void k_attention_f32_neon(float *out, const float *q, const float *k, const float *v,
                            const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
                            float *ws)
 {
@@ -168,13 +168,13 @@ static float neon_read_probe(const float *x, size_t n)
 /* Called by kern_fill_neon (kernels/neon_gemm.c): every op except sgemm. */
 void kern_neon_ops(kern_table *t)
 {
-    t->rmsnorm = neon_rmsnorm;
-    t->rope = neon_rope;
-    t->swiglu = neon_swiglu;
-    t->add = neon_add;
-    t->logsumexp = neon_logsumexp;
-    t->dot3 = neon_dot3;
-    t->attention = neon_attention;
+    t->rmsnorm = k_rmsnorm_f32_neon;
+    t->rope = k_rope_f32_neon;
+    t->swiglu = k_swiglu_f32_neon;
+    t->add = k_add_f32_neon;
+    t->logsumexp = k_logsumexp_f32_neon;
+    t->dot3 = k_dot3_f32_neon;
+    t->attention = k_attention_f32_neon;
     t->attention_heads = k_attention_heads_neon;
     t->fma_probe = neon_fma_probe;
     t->read_probe = neon_read_probe;

@@ -47,7 +47,8 @@ static void *worker_main(void *arg)
     kpool *p = w->pool;
     unsigned seen = 0;
     for (;;) {
-        for (int s = 0; s < KPOOL_SPIN && atomic_load_explicit(&p->gen, memory_order_acquire) == seen; s++)
+        for (int s = 0; s < KPOOL_SPIN && atomic_load_explicit(&p->gen, memory_order_acquire) == seen;
+             s++)
             cpu_relax();
         if (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
             pthread_mutex_lock(&p->mu);

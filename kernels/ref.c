@@ -36,14 +36,14 @@ void kern_split(int n, int unit, int ith, int nth, int *lo, int *hi)
 
 /* ---- sgemm: W kept row-major (N, K) -------------------------------------------------------- */
 
-static size_t ref_pack_count(int n, int k) { return (size_t)n * (size_t)k; }
+static size_t k_pack_count_ref(int n, int k) { return (size_t)n * (size_t)k; }
 
-static void ref_pack(float *dst, const float *w, int n, int k)
+static void k_pack_f32_ref(float *dst, const float *w, int n, int k)
 {
     memcpy(dst, w, sizeof(float) * (size_t)n * (size_t)k);
 }
 
-static size_t ref_sgemm_ws(int m, int k)
+static size_t k_sgemm_ws_ref(int m, int k)
 {
     (void)m;
     (void)k;
@@ -51,7 +51,7 @@ static size_t ref_sgemm_ws(int m, int k)
 }
 
 /* y (M,N) = x (M,K) . W^T; output features [n_lo, n_hi) for this (ith, nth). */
-static void ref_sgemm(float *y, const float *x, const kweight *w, int m, int accumulate,
+static void k_sgemm_f32_ref(float *y, const float *x, const kweight *w, int m, int accumulate,
                       float *ws, int ith, int nth)
 {
     (void)ws;
@@ -73,7 +73,7 @@ static void ref_sgemm(float *y, const float *x, const kweight *w, int m, int acc
 
 /* ---- elementwise and row ops --------------------------------------------------------------- */
 
-static void ref_rmsnorm(float *y, const float *x, const float *g, int m, int d, float eps)
+static void k_rmsnorm_f32_ref(float *y, const float *x, const float *g, int m, int d, float eps)
 {
     for (int i = 0; i < m; i++) {
         const float *xr = x + (size_t)i * d;
@@ -87,7 +87,7 @@ static void ref_rmsnorm(float *y, const float *x, const float *g, int m, int d, 
     }
 }
 
-static void ref_rope(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
+static void k_rope_f32_ref(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
                      const float *sin_t)
 {
     int half = dh / 2;
@@ -104,7 +104,7 @@ static void ref_rope(float *x, int t, int nh, int dh, const int32_t *pos, const 
     }
 }
 
-static void ref_swiglu(float *out, const float *gate, const float *up, size_t n)
+static void k_swiglu_f32_ref(float *out, const float *gate, const float *up, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
@@ -112,13 +112,13 @@ static void ref_swiglu(float *out, const float *gate, const float *up, size_t n)
     }
 }
 
-static void ref_add(float *y, const float *x, size_t n)
+static void k_add_f32_ref(float *y, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] += x[i];
 }
 
-static double ref_logsumexp(const float *x, int n)
+static double k_logsumexp_f32_ref(const float *x, int n)
 {
     if (n <= 0)
         return -INFINITY;
@@ -133,7 +133,7 @@ static double ref_logsumexp(const float *x, int n)
     return mx + log(s);
 }
 
-static void ref_dot3(const float *a, const float *b, int n, double sums[3])
+static void k_dot3_f32_ref(const float *a, const float *b, int n, double sums[3])
 {
     double ab = 0, aa = 0, bb = 0;
     for (int i = 0; i < n; i++) {
@@ -222,7 +222,7 @@ void k_attention_heads_ref(float *out, const float *q, const float *k, const flo
     }
 }
 
-static void ref_attention(float *out, const float *q, const float *k, const float *v,
+static void k_attention_f32_ref(float *out, const float *q, const float *k, const float *v,
                           const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
                           float *ws)
 {
@@ -233,17 +233,17 @@ void kern_fill_ref(kern_table *t)
 {
     t->name = "ref";
     t->variant = KV_REF;
-    t->pack_count = ref_pack_count;
-    t->pack = ref_pack;
-    t->sgemm = ref_sgemm;
-    t->sgemm_ws_floats = ref_sgemm_ws;
-    t->rmsnorm = ref_rmsnorm;
-    t->rope = ref_rope;
-    t->swiglu = ref_swiglu;
-    t->add = ref_add;
-    t->attention = ref_attention;
-    t->logsumexp = ref_logsumexp;
-    t->dot3 = ref_dot3;
+    t->pack_count = k_pack_count_ref;
+    t->pack = k_pack_f32_ref;
+    t->sgemm = k_sgemm_f32_ref;
+    t->sgemm_ws_floats = k_sgemm_ws_ref;
+    t->rmsnorm = k_rmsnorm_f32_ref;
+    t->rope = k_rope_f32_ref;
+    t->swiglu = k_swiglu_f32_ref;
+    t->add = k_add_f32_ref;
+    t->attention = k_attention_f32_ref;
+    t->logsumexp = k_logsumexp_f32_ref;
+    t->dot3 = k_dot3_f32_ref;
     t->attention_heads = k_attention_heads_ref;
     t->fma_probe = ref_fma_probe;
     t->read_probe = ref_read_probe;
@@ -253,17 +253,17 @@ void kern_fill_ref(kern_table *t)
 kern_table kern = {
     .name = "ref",
     .variant = KV_REF,
-    .pack_count = ref_pack_count,
-    .pack = ref_pack,
-    .sgemm = ref_sgemm,
-    .sgemm_ws_floats = ref_sgemm_ws,
-    .rmsnorm = ref_rmsnorm,
-    .rope = ref_rope,
-    .swiglu = ref_swiglu,
-    .add = ref_add,
-    .attention = ref_attention,
-    .logsumexp = ref_logsumexp,
-    .dot3 = ref_dot3,
+    .pack_count = k_pack_count_ref,
+    .pack = k_pack_f32_ref,
+    .sgemm = k_sgemm_f32_ref,
+    .sgemm_ws_floats = k_sgemm_ws_ref,
+    .rmsnorm = k_rmsnorm_f32_ref,
+    .rope = k_rope_f32_ref,
+    .swiglu = k_swiglu_f32_ref,
+    .add = k_add_f32_ref,
+    .attention = k_attention_f32_ref,
+    .logsumexp = k_logsumexp_f32_ref,
+    .dot3 = k_dot3_f32_ref,
     .attention_heads = k_attention_heads_ref,
     .fma_probe = ref_fma_probe,
     .read_probe = ref_read_probe,

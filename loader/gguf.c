@@ -349,7 +349,8 @@ static abl_status check_spans(gguf_file *f, abl_err *err)
                             "file is truncated; download it again)",
                             f->label, t->name, t->nbytes, (unsigned long long)t->offset,
                             (unsigned long long)avail);
-        t->data = f->base + f->data_start + t->offset;
+        /* an empty tensor may sit at the very end, where the data section can start past EOF */
+        t->data = t->nbytes ? f->base + f->data_start + t->offset : f->base;
     }
     if (f->n_tensors < 2)
         return ABL_OK;

@@ -469,19 +469,8 @@ static abl_status write_tokenizer(const char *dir, const gguf_file *g, const hpa
     jw_key(&w, "vocab");
     jw_obj_begin(&w);
     for (int64_t i = 0; i < hp->vocab; i++) {
-        gguf_str t = tokens->strs[i];
-        /* keys are written through jw_key, which needs a NUL-terminated string */
-        char small[256], *k = t.len < sizeof small ? small : malloc(t.len + 1);
-        if (!k) {
-            fclose(fp);
-            return abl_fail(err, ABL_E_NOMEM, "out of memory");
-        }
-        memcpy(k, t.ptr, t.len);
-        k[t.len] = 0;
-        jw_key(&w, k);
+        jw_keyn(&w, tokens->strs[i].ptr, tokens->strs[i].len);
         jw_int(&w, i);
-        if (k != small)
-            free(k);
     }
     jw_obj_end(&w);
     jw_key(&w, "merges");

