@@ -186,8 +186,13 @@ FUZZ_FLAGS      = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fno-omit-frame-po
 FUZZ_LIB        = base/abl.c loader/json.c loader/safetensors.c loader/config.c loader/hf_names.c
 FUZZ_TARGETS   += gguf
 FUZZ_SRC_gguf   = loader/gguf.c loader/dequant.c
+# tokenizer (issue 5): encode/decode/stream of arbitrary bytes with the tiny golden tokenizers
+FUZZ_TARGETS   += tokenizer
+FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c engine/tok_nfc.c \
+                     engine/unicode_tables.c engine/unicode_nfc.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
-# tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME.
+# tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME; an optional
+# tests/fuzz/NAME.dict replaces the default dictionary tests/fuzz/json.dict.
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*) $(wildcard loader/*.h) base/abl.h \
@@ -207,12 +212,14 @@ build-fuzz/.ok:
 fuzz-smoke: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t; \
+	  dict=tests/fuzz/$$t.dict; [ -f $$dict ] || dict=tests/fuzz/json.dict; \
 	  echo "fuzz $$t: $(FUZZ_SECS) s"; \
 	  ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) -timeout=10 -rss_limit_mb=2048 \
-	    -dict=tests/fuzz/json.dict -artifact_prefix=build-fuzz/crash-$$t- -print_final_stats=1 \
+	    -dict=$$dict -artifact_prefix=build-fuzz/crash-$$t- -print_final_stats=1 \
 	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t >build-fuzz/fuzz_$$t.log 2>&1 || \
-	    { tail -n 40 build-fuzz/fuzz_$$t.log; echo "fuzz $$t: FAILED (reproduce: \
-	      ./build-fuzz/fuzz_$$t build-fuzz/crash-$$t-*)"; exit 1; }; \
+	    { tail -n 40 build-fuzz/fuzz_$$t.log; \
+	      echo "fuzz $$t: FAILED (reproduce: ./build-fuzz/fuzz_$$t build-fuzz/crash-$$t-*)"; \
+	      exit 1; }; \
 	  grep -E '^stat::number_of_executed_units|^Done' build-fuzz/fuzz_$$t.log | tr '\n' ' '; echo; \
 	done
 

@@ -10,7 +10,6 @@ static const char usage_text[] =
     "  kernels   time every CPU kernel variant at the model's shapes (GFLOPS, GB/s, % of peak)\n"
     "  forward   prefill and decode tokens/s of the whole model\n"
     "  study     time the units of work of a study\n"
-    "  tokenizer encode speed of the tokenizer\n"
     "  tokenizer encode MB/s of the tokenizer on wikitext-2 (one core)\n"
     "`ablate bench WHAT --help` lists the options of each.\n";
 

@@ -166,7 +166,7 @@ static void print_row(const task_run *r)
            100 * m->chance, head, ppl, r->seconds);
     for (int c = 0; c < m->n_cats; c++) {
         pct(acc, sizeof acc, m->cats[c].acc, m->cats[c].acc_se);
-        printf("  %-14s %6d  %-*s\n", m->cats[c].name, m->cats[c].n_items,
+        printf(" %-15s %6d  %-*s\n", m->cats[c].name, m->cats[c].n_items,
                (int)(17 + (strstr(acc, "\xc2\xb1") != NULL)), acc);
     }
 }

@@ -138,7 +138,7 @@ static abl_status run_generation(model *m, gen_session *g, sampler *sm, const to
     double t1 = now_s();
     int32_t eos = tok_eos_id(tok);
     tok_stream ts = {0};
-    char buf[64];
+    char buf[1024]; /* tok_stream_feed needs tok_max_piece_len + 8 (81 + 8 for SmolLM2) */
     long made = 0;
     while (made < a->n && !cli_interrupted) {
         int32_t id = sampler_pick(sm, g->logits);

@@ -64,8 +64,14 @@ int cli_inspect(int argc, char **argv)
     abl_err err = {0};
     hf_config c;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (cfg_load(&c, path, &err) != ABL_OK)
-        return cli_report("inspect", &err);
+    if (cfg_load(&c, path, &err) != ABL_OK) {
+        if (err.code == ABL_E_IO && strcmp(dir, DEFAULT_MODEL_DIR) == 0)
+            cli_error("inspect", "%s; the default model is not there yet (hint: run `make model`)",
+                      err.msg);
+        else
+            cli_report("inspect", &err);
+        return 1;
+    }
     st_file *f = NULL;
     if (st_open(&f, dir, &err) != ABL_OK)
         return cli_report("inspect", &err);

@@ -36,10 +36,12 @@ static void usage(FILE *f)
         "  --data-dir DIR     benchmark data (default: data/tasks, made by `make data`)\n"
         "  --seed N           item sample and bootstrap seed (default: 1234)\n"
         "  --boot N           bootstrap resamples, >= 1000 (default: 1000)\n"
-        "  --batch-tokens N   packed batch token budget (default: 2048)\n"
+        "  --batch-tokens N   packed batch token budget of a work unit (default: 512)\n"
         "  --threads N        worker threads (default: all cores)\n"
         "  --device D         cpu | cuda (default: cpu)\n"
-        "  --quiet            no progress lines on stderr\n\n"
+        "  --quiet            no progress lines on stderr\n"
+        "  --no-resume        remove each block with a full pass from the embeddings instead of\n"
+        "                     resuming from the cached residual (the slow reference; same numbers)\n\n"
         "The default limit of %d items per task keeps `./ablate` within about 5 minutes on a\n"
         "2-core laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about\n"
         "16 full passes of a 135M-parameter model, ~3.4 core-seconds for a 70-token item;\n"
@@ -79,6 +81,8 @@ int cli_run(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
             o.progress = false;
+        } else if (!strcmp(argv[i], "--no-resume")) {
+            o.no_resume = true;
         } else if (cli_flag("run", argc, argv, &i, "--tasks", &v)) {
             if (!v)
                 return 2;
@@ -171,10 +175,10 @@ int cli_run(int argc, char **argv)
     char outbuf[1200];
     if (!out) {
         char key[4096], hex[65];
-        snprintf(key, sizeof key, "%s|%s|%s|%d|%s|%s|%s|%llu|%d|%d|%s", o.model_dir, o.tasks,
-                 o.layers ? o.layers : "all", o.limit, unit, metric ? metric : "",
+        snprintf(key, sizeof key, "%s|%s|%s|%d|%s|%s|%s|%llu|%d|%d|%s|%d", o.model_dir,
+                 o.tasks, o.layers ? o.layers : "all", o.limit, unit, metric ? metric : "",
                  o.data_dir ? o.data_dir : "", (unsigned long long)o.seed, o.n_boot,
-                 o.batch_tokens, device);
+                 o.batch_tokens, device, (int)o.no_resume);
         sha256_hex(key, strlen(key), hex);
         const char *base = strrchr(o.model_dir, '/');
         base = base && base[1] ? base + 1 : o.model_dir;

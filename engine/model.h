@@ -24,7 +24,12 @@ typedef struct {
 model_opts model_opts_default(void);
 
 /* Load dir/config.json, dir/model.safetensors (or shards) and dir/tokenizer.json. Checks every
- * required tensor's presence and shape, packs weights. On failure *out is NULL. */
+ * required tensor's presence and shape, packs weights. On failure *out is NULL.
+ * Weights are packed for the kernel variant active now: call kern_init before, and do not
+ * switch variants while the model lives. opts NULL = model_opts_default(). device 1 needs a
+ * CUDA build and a GPU (ABL_E_DEVICE otherwise). Errors name the file or tensor: ABL_E_IO,
+ * ABL_E_FORMAT, ABL_E_SHAPE, ABL_E_UNSUPPORTED, ABL_E_NUMERIC (non-finite weight with
+ * check_finite), ABL_E_NOMEM. The caller owns *out (model_free; NULL is fine). */
 abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_err *err);
 void model_free(model *m);
 
@@ -98,7 +103,8 @@ typedef struct {
  * (it uses the model's pool). ABL_E_NOMEM, ABL_E_ARG (bad plan) are the errors. */
 abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *err);
 
-/* Final norm + head on one residual row x (D) -> logits (V). For the logit lens. */
+/* Final norm + head on one residual row x (D) -> logits (V). For the logit lens. Runs on the
+ * CPU with the model's pool and scratch: not thread-safe per model, allocates nothing. */
 void model_logits(model *m, const float *x, float *logits, bool apply_final_norm);
 
 #endif

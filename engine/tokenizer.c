@@ -437,8 +437,10 @@ static const char *token_text(const json_val *v)
     return s ? s : json_as_str(json_get(v, "content"));
 }
 
-/* BOS/EOS from tokenizer_config.json (token strings), else config.json (ids), else the
- * post-processor's template. Missing or malformed side files are simply not used. */
+/* BOS/EOS and whether BOS is added: first the post-processor's template (a TemplateProcessing
+ * that starts with a special token adds it), then tokenizer_config.json beside the file (token
+ * strings and add_bos_token override), then config.json (ids, only where still unknown). Missing
+ * or malformed side files are simply not used. */
 static void load_specials(tokenizer *t, const json_val *root, const char *path)
 {
     t->bos_id = t->eos_id = -1;
@@ -622,7 +624,9 @@ static bool is_word_char(const uint8_t *s, size_t n, size_t i)
     return c == UNI_LETTER || c == UNI_NUMBER;
 }
 
-/* The longest added token of this pass at s[i]; NULL when none. */
+/* The longest added token of this pass at s[i]; NULL when none. single_word (no word character
+ * right before or after) approximates HF's Rust is_alphanumeric with \p{L}, \p{N} and '_';
+ * none of the supported model families uses it. */
 static const tok_added *added_at(const tokenizer *t, const uint8_t *s, size_t n, size_t i,
                                  bool normalized)
 {

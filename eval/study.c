@@ -477,7 +477,8 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     }
     for (int v = 0; v < nv && !s; v++)
         s = ev_results_alloc(&R[v], t, err);
-    ev_plan_opts po = {c->o->batch_tokens, false};
+    /* 512-token batches: finer journal units and progress, bounded saved residuals */
+    ev_plan_opts po = {c->o->batch_tokens > 0 ? c->o->batch_tokens : STUDY_BATCH_TOKENS, false};
     if (s || (s = ev_plan_make(&plan, t, NULL, n, &po, err)))
         goto done;
     ev_progress pr;
@@ -543,8 +544,8 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     for (int v = 0; v < nv && !s; v++) {
         s = ev_item_scores(t, &R[v], NULL, n, sc, err);
         for (int i = 0; i < n && !s; i++) {
-            study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i], &raw->weight[i],
-                      &mname);
+            study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i],
+                            &raw->weight[i], &mname);
             raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
             if (v == 0)
                 ratio[i] = raw->weight[i] > 0 ? raw->hits[i] / raw->weight[i] : 0;

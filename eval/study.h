@@ -10,6 +10,7 @@
 #include "../base/abl.h"
 
 #define STUDY_MAX_UNITS 512  /* blocks a study can remove one by one */
+#define STUDY_BATCH_TOKENS 512 /* default packed-batch budget of a study work unit */
 
 typedef enum { STUDY_UNIT_BLOCK = 0, STUDY_UNIT_ATTN, STUDY_UNIT_MLP } study_unit;
 typedef enum { STUDY_METRIC_DEFAULT = 0, STUDY_METRIC_ACC, STUDY_METRIC_ACC_NORM } study_metric;
@@ -28,7 +29,7 @@ typedef struct {
     int device;                 /* 0 cpu, 1 cuda */
     uint64_t seed;              /* item sample and bootstrap seed */
     int n_boot;                 /* bootstrap resamples (>= 1000 for reports) */
-    int batch_tokens;           /* packed batch token budget; <= 0: eval's default */
+    int batch_tokens;           /* packed batch token budget; <= 0: STUDY_BATCH_TOKENS */
     bool progress;              /* progress lines on stderr */
     bool no_resume;             /* remove each unit with a full pass from the embeddings
                                    (skip masks only) instead of resuming: the slow reference */

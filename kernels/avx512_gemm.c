@@ -137,10 +137,16 @@ static void k_sgemm_f32_avx512(float *y, const float *x, const kweight *w, int m
             for (int j0 = lo; j0 < hi; j0 += NR) {
                 const float *b = w->data + (size_t)j0 * k + (size_t)p0 * NR;
                 int nr = n - j0 < NR ? n - j0 : NR;
+                /* the next panel's slice is fetched while this one works (see avx2_gemm.c) */
+                int lines = j0 + NR < hi ? kc * NR * 4 / 64 : 0;
+                const char *nb = (const char *)(lines ? b + (size_t)NR * k : b);
+                int per = (lines + (mc + MR - 1) / MR - 1) / ((mc + MR - 1) / MR);
                 for (int s = 0; s < mc; s += MR) {
                     int rows = mc - s < MR ? mc - s : MR;
                     const float *a = ws + (size_t)s * kc;
                     float *c = y + (size_t)(i0 + s) * n + j0;
+                    for (int t = (s / MR) * per, e = t + per; t < e && t < lines; t++)
+                        __builtin_prefetch(nb + 64 * (size_t)t, 0, 3);
                     if (nr == NR) {
                         ukr_rows(rows, kc, a, b, c, (size_t)n, load);
                         continue;

@@ -41,16 +41,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
+static inline unsigned gen_now(kpool *p)
+{
+    return atomic_load_explicit(&p->gen, memory_order_acquire);
+}
+
 static void *worker_main(void *arg)
 {
     kpool_worker *w = arg;
     kpool *p = w->pool;
     unsigned seen = 0;
     for (;;) {
-        for (int s = 0; s < KPOOL_SPIN && atomic_load_explicit(&p->gen, memory_order_acquire) == seen;
-             s++)
+        for (int s = 0; s < KPOOL_SPIN && gen_now(p) == seen; s++)
             cpu_relax();
-        if (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
+        if (gen_now(p) == seen) {
             pthread_mutex_lock(&p->mu);
             while (atomic_load(&p->gen) == seen)
                 pthread_cond_wait(&p->wake, &p->mu);

@@ -8,6 +8,7 @@
 #include "../kernels/kernels.h"
 #include "../kernels_cuda/kernels_cuda.h"
 #include "t.h"
+#include "test_model_util.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -500,4 +501,146 @@ void test_cuda_add_bias(tctx *t)
         T_CHECK(t, memcmp(got, want, (size_t)rows * n * 4) == 0);
     free(y), free(bias), free(want), free(got);
     devs_free(&d);
+}
+
+/* ---- the whole forward on the device against the CPU --------------------------------------- */
+
+/* Per-row dot3(resid_pre, resid_post) of every block, computed on the host by hooks. */
+typedef struct {
+    int D;
+    float *pre;     /* (T, D) */
+    double *stats;  /* (L, T, 3) */
+} stats_hook;
+
+static void on_stats(void *user, int l, hook_point p, float *x, const fwd_batch *b)
+{
+    stats_hook *h = user;
+    size_t n = (size_t)b->n_tok * h->D;
+    if (p == HOOK_RESID_PRE)
+        memcpy(h->pre, x, n * sizeof(float));
+    else if (p == HOOK_RESID_POST)
+        for (int r = 0; r < b->n_tok; r++)
+            kern.dot3(h->pre + (size_t)r * h->D, x + (size_t)r * h->D, h->D,
+                      h->stats + ((size_t)l * b->n_tok + r) * 3);
+}
+
+/* Zero the attention output of one block: a writing hook (equals skipping that attention). */
+typedef struct {
+    int layer, D;
+} zero_at;
+
+static void zero_attn(void *user, int layer, hook_point p, float *x, const fwd_batch *b)
+{
+    const zero_at *z = user;
+    if (layer == z->layer && p == HOOK_ATTN_OUT)
+        memset(x, 0, (size_t)b->n_tok * (size_t)z->D * sizeof(float));
+}
+
+/* Log-probs of plan on the CPU (m without backend) and on the GPU (after attach) within tol. */
+static void forward_pair(tctx *t, model *m, fwd_batch *b, const run_plan *plan, const char *what,
+                         double tol)
+{
+    model_backend *be = m->backend;
+    float *lp = malloc((size_t)b->n_score * sizeof(float));
+    uint8_t *top = malloc((size_t)b->n_score);
+    abl_err e = {0};
+    m->backend = NULL; /* the CPU pass */
+    abl_status s = model_forward(m, b, plan, &e);
+    m->backend = be;
+    if (ok(t, s, &e, what)) {
+        memcpy(lp, b->score_lp, (size_t)b->n_score * sizeof(float));
+        memcpy(top, b->score_top1, (size_t)b->n_score);
+        if (ok(t, model_forward(m, b, plan, &e), &e, what)) {
+            t_close_f32(t, what, b->score_lp, lp, (size_t)b->n_score, tol, 0);
+            int bad = 0;
+            for (int i = 0; i < b->n_score; i++)
+                bad += b->score_top1[i] != top[i];
+            if (bad)
+                t_note(t, "%s: %d of %d top-1 flags differ (near ties)", what, bad, b->n_score);
+            T_CHECK(t, bad <= b->n_score / 50);
+        }
+    }
+    free(lp);
+    free(top);
+}
+
+static void check_device_forward(tctx *t, const char *dir, const char *golden_path, double tol)
+{
+    model *m = load(t, dir, 1);
+    golden *g = m ? golden_load(t, golden_path, model_config(m)->d_model) : NULL;
+    fwd_batch b;
+    if (!g || !teacher_batch(g, &b)) {
+        golden_free(g);
+        model_free(m);
+        return;
+    }
+    abl_err e = {0};
+    if (model_cuda_attach(m, 0, &e) != ABL_OK) {
+        t_fail(t, "model_cuda_attach: %s", e.msg);
+    } else {
+        const hf_config *c = model_config(m);
+        int L = c->n_layers, D = c->d_model, T = b.n_tok;
+        char dev_desc[256];
+        kc_device_desc(dev_desc, sizeof dev_desc);
+        t_note(t, "device: %s; T=%d, %d scored rows", dev_desc, T, b.n_score);
+        forward_pair(t, m, &b, NULL, "plain forward", tol);
+        uint8_t sa[64] = {0}, sm[64] = {0};
+        ABL_ASSERT(L <= 64);
+        sa[1 % L] = 1;
+        sm[(L - 1) % L] = 1;
+        run_plan skip = {.skip_attn = sa, .skip_mlp = sm};
+        forward_pair(t, m, &b, &skip, "skip attn 1, mlp L-1", tol);
+        /* resume from the CPU's resid_pre of block L/2 */
+        float *res = malloc((size_t)T * D * sizeof(float));
+        grab gr = {L / 2, HOOK_RESID_PRE, res, (size_t)T * D};
+        run_plan pc = {.hook = grab_hook, .hook_user = &gr, .hook_mask = 1u << HOOK_RESID_PRE};
+        model_backend *be = m->backend;
+        m->backend = NULL;
+        T_CHECK(t, model_forward(m, &b, &pc, &e) == ABL_OK);
+        m->backend = be;
+        run_plan pr = {.start_layer = L / 2, .resume = res};
+        forward_pair(t, m, &b, &pr, "resume from block L/2", tol);
+        /* a writing hook on the device equals a skip */
+        zero_at zl = {L - 1, D};
+        run_plan pz = {.hook = zero_attn, .hook_user = &zl, .hook_mask = 1u << HOOK_ATTN_OUT};
+        forward_pair(t, m, &b, &pz, "hook zeroing attn_out", tol);
+        /* statistics on the device against hooks on the host */
+        double *st_cpu = calloc((size_t)L * T * 3, sizeof(double));
+        double *st_gpu = calloc((size_t)L * T * 3, sizeof(double));
+        float *pre = malloc((size_t)T * D * sizeof(float));
+        stats_hook sh = {D, pre, st_cpu};
+        run_plan ps = {.hook = on_stats, .hook_user = &sh,
+                       .hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_POST)};
+        m->backend = NULL;
+        T_CHECK(t, model_forward(m, &b, &ps, &e) == ABL_OK);
+        m->backend = be;
+        if (ok(t, model_forward_cuda(m, &b, NULL, st_gpu, &e), &e, "stats")) {
+            double worst = 0;
+            for (size_t i = 0; i < (size_t)L * T * 3; i++) {
+                double r = fabs(st_gpu[i] - st_cpu[i]) / (fabs(st_cpu[i]) + 1e-12);
+                worst = r > worst ? r : worst;
+            }
+            t_note(t, "block statistics: max_rel_err=%.3g", worst);
+            T_CHECK(t, worst < 1e-3);
+        }
+        free(res), free(st_cpu), free(st_gpu), free(pre);
+    }
+    batch_free(&b);
+    golden_free(g);
+    model_free(m); /* detaches the device copy */
+}
+
+void test_cuda_forward_matches_cpu(tctx *t)
+{
+    if (!need_gpu(t))
+        return;
+    check_device_forward(t, TINY_DIR, "tests/golden/tiny_forward.txt", 1e-4);
+    check_device_forward(t, TINY_QWEN_DIR, "tests/golden/tiny-qwen_forward.txt", 1e-4);
+}
+
+void mtest_cuda_forward_matches_cpu(tctx *t)
+{
+    if (!have_real_model(t) || !need_gpu(t))
+        return;
+    check_device_forward(t, REAL_DIR, "tests/golden/smollm2_forward.txt", 1e-3);
 }

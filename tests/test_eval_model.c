@@ -273,11 +273,13 @@ static int golden_task(tctx *t, model *m, const char *task_name, const char *gpa
     if (!f)
         return 0;
     gold_choice *g = NULL;
-    int n = 0, cap = 0, n_items = 0;
+    int n = 0, cap = 0, n_items = 0, ctx = 0;
     char line[512];
     while (fgets(line, sizeof line, f)) {
         gold_choice c;
         int a, b, gd;
+        if (sscanf(line, "ctx %d", &a) == 1)
+            ctx = a;
         if (sscanf(line, "item %d %d %d", &a, &b, &gd) == 3)
             n_items++;
         if (sscanf(line, "choice %d %d %d %d %u %lf %d", &c.src, &c.k, &c.n_ctx, &c.n_cont, &c.hash, &c.ll,
@@ -299,6 +301,7 @@ static int golden_task(tctx *t, model *m, const char *task_name, const char *gpa
     lo.data_dir = data_dir();
     lo.limit = n_items;
     lo.first = true;
+    lo.corpus_ctx = ctx;
     if (ev_task_load(&task, task_name, model_tok(m), &lo, &e)) {
         t_fail(t, "%s: %s", task_name, e.msg);
         free(g);

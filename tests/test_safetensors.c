@@ -421,3 +421,70 @@ void test_safetensors_other_dtypes(tctx *t)
     T_CHECK(t, st_copy_f32(st_find(f, "c"), x, 1, &e) == ABL_E_SHAPE && strstr(e.msg, "expected 1 elements, found 2"));
     st_close(f);
 }
+
+/* A file written by the official `safetensors` package (tools/golden/safetensors_golden.py),
+ * read back and compared value by value with what numpy read (tests/golden/st_official.tsv). */
+void test_safetensors_official_golden(tctx *t)
+{
+    st_file *f = NULL;
+    abl_err e = {0};
+    if (!T_CHECK(t, st_open(&f, "tests/golden/st_official.safetensors", &e) == ABL_OK)) {
+        t_fail(t, "%s", e.msg);
+        return;
+    }
+    FILE *fp = fopen("tests/golden/st_official.tsv", "r");
+    if (!T_CHECK(t, fp != NULL)) {
+        st_close(f);
+        return;
+    }
+    T_CHECK(t, st_metadata(f, "format") && strcmp(st_metadata(f, "format"), "np") == 0);
+    static char line[8192];
+    int rows = 0, values = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char *col[4] = {line, NULL, NULL, NULL};
+        for (int k = 1; k < 4 && col[k - 1]; k++) {
+            char *tab = strchr(col[k - 1], '\t');
+            if (tab)
+                *tab = 0;
+            col[k] = tab ? tab + 1 : NULL;
+        }
+        char *name = col[0], *dt = col[1], *shape = col[2], *vals = col[3];
+        if (!dt || !shape || !vals)
+            continue;
+        rows++;
+        const st_tensor *ts = st_find(f, name);
+        if (!ts) {
+            t_fail(t, "tensor %s missing", name);
+            continue;
+        }
+        if (strcmp(st_dtype_name(ts->dtype), dt) != 0)
+            t_fail(t, "%s: dtype %s, want %s", name, st_dtype_name(ts->dtype), dt);
+        char got_shape[64] = "";
+        for (int k = 0; k < ts->ndim; k++)
+            snprintf(got_shape + strlen(got_shape), sizeof got_shape - strlen(got_shape), "%s%lld",
+                     k ? "," : "", (long long)ts->shape[k]);
+        if (strcmp(got_shape, shape) != 0)
+            t_fail(t, "%s: shape %s, want %s", name, got_shape, shape);
+        const float *x;
+        float *own;
+        if (!T_CHECK(t, st_read_f32(ts, &x, &own, &e) == ABL_OK))
+            continue;
+        char *sv = vals, *tok;
+        int64_t i = 0;
+        while (sv && (tok = strtok_r(sv, " \n", &sv)) != NULL) {
+            float want = strtof(tok, NULL);
+            int ok = i < ts->numel && (isnan(want) ? isnan(x[i]) : (x[i] == want && signbit(x[i]) == signbit(want)));
+            if (!ok)
+                t_fail(t, "%s[%lld]: got %.9g, want %s", name, (long long)i, i < ts->numel ? (double)x[i] : 0.0, tok);
+            i++;
+            values++;
+        }
+        if (i != ts->numel)
+            t_fail(t, "%s: %lld values in the golden, %lld in the file", name, (long long)i, (long long)ts->numel);
+        free(own);
+    }
+    fclose(fp);
+    T_CHECK(t, rows == 10 && rows == st_count(f));
+    t_note(t, "%d tensors, %d values identical to numpy's reading", rows, values);
+    st_close(f);
+}

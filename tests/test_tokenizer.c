@@ -1,5 +1,6 @@
 /* tests/test_tokenizer.c - the tokenizer against HF `tokenizers` goldens (tiny tokenizers in the
  * fast tier, SmolLM2 in the model tier) and hand-written tokenizer.json files made here. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,9 @@
 #include "../engine/tokenizer_int.h"
 #include "../engine/unicode_tables.h"
 #include "t.h"
+
+#define ABL_FUZZ_NO_ENTRY
+#include "fuzz/fuzz_tokenizer.c"
 
 #define REAL_TOK "models/smollm2-135m-instruct/tokenizer.json"
 
@@ -879,4 +883,35 @@ void test_tokenizer_random_bytes(tctx *t)
         tok_ids_free(&b);
         tok_free(tk);
     }
+}
+
+/* Replays the committed fuzz seeds (tests/fuzz/corpus/tokenizer) through the fuzz target's checks,
+ * which abort on a violation. */
+void test_tokenizer_fuzz_corpus(tctx *t)
+{
+    const char *dir = "tests/fuzz/corpus/tokenizer";
+    DIR *d = opendir(dir);
+    if (!d) {
+        t_fail(t, "%s: cannot open", dir);
+        return;
+    }
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512];
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        char *buf = slurp(path, &len);
+        if (!buf) {
+            t_fail(t, "%s: cannot read", path);
+            continue;
+        }
+        fuzz_tokenizer_one((const uint8_t *)buf, len);
+        free(buf);
+        n++;
+    }
+    closedir(d);
+    t_note(t, "%d seeds replayed", n);
+    T_CHECK(t, n > 0);
 }

@@ -320,11 +320,16 @@ def main():
     ap.add_argument("--digits-ucd", help="folder holding unicodedata2==17.0.0 (pip --target)")
     ap.add_argument("--check", action="store_true", help="compare with the installed tokenizers")
     ap.add_argument("--out", default=os.path.join(ROOT, "engine", "unicode_tables.c"))
+    ap.add_argument("--force", action="store_true",
+                    help="write tables from other Unicode versions than tokenizers uses")
     a = ap.parse_args()
     regex_ucd, digits_ucd = load_ucd(a.regex_ucd), load_ucd(a.digits_ucd)
-    for what, u in (("regex", regex_ucd), ("digits", digits_ucd)):
+    for what, u, want in (("regex", regex_ucd, "16.0.0"), ("digits", digits_ucd, "17.0.0")):
         src = "Python's unicodedata" if u is unicodedata else "unicodedata2"
         print(f"{what} classes: {src}, Unicode {u.unidata_version}")
+        if u.unidata_version != want and not a.force:
+            sys.exit(f"gen_unicode: HF tokenizers uses Unicode {want} for the {what} classes; "
+                     f"install unicodedata2=={want} (see the top of this file) or pass --force")
     letters, numbers, space = classes(regex_ucd)
     numeric = classes(digits_ucd)[1]
     emit(a.out, regex_ucd, digits_ucd, letters, numbers, space, numeric)

@@ -2,7 +2,8 @@
 """tools/golden/eval_golden.py - independent reference for `eval/`: reads each benchmark file
 itself (per ../shared/data/*/SOURCE.md), builds lm-eval's prompts, pairs context/continuation
 with the HF `tokenizers` package exactly as lm-eval's _encode_pair does, and scores every choice
-of the first N items with a float64 numpy forward (developer-side, never run at test time).
+of the first N items with a numpy forward (float32 matmuls, float64 softmax and norm statistics).
+Developer-side, never run at test time.
 
 Usage (from the repository root):
   python3 tools/golden/eval_golden.py [--data DIR] [--model DIR] [--n 30] [--tasks a,b,...]
@@ -12,8 +13,8 @@ writes tests/golden/eval/<task>.txt, one file per task:
   choice SRC K N_CTX N_CONT HASH LOGLIK N_TOP1
 HASH is FNV-1a (32 bit) over the ids (context then continuation), each id folded as one value:
 h = ((h ^ id) * 16777619) mod 2^32, starting from 2166136261. N_TOP1 counts continuation tokens
-that are the argmax of their row. Corpus tasks: item = chunk k of 256 predicted tokens (tokens
-[256k, 256k + 256]), one choice with N_CTX = 1.
+that are the argmax of their row. Corpus tasks (a `ctx C` line follows `task`): item = chunk k
+of C predicted tokens (tokens [Ck, Ck + C]), one choice with N_CTX = 1.
 
 The forward keeps a key/value cache of the previous request and reuses the longest common token
 prefix (plain incremental decoding, a different method from the engine's packed branches);
@@ -32,7 +33,7 @@ from tokenizers import Tokenizer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from forward import read_safetensors  # noqa: E402
 
-# ---------------------------------------------------------------- model (float64, KV cache)
+# ---------------------------------------------------------------- model (KV cache)
 
 
 class CachedModel:
@@ -47,16 +48,19 @@ class CachedModel:
         self.eps = c.get("rms_norm_eps", 1e-6)
         self.theta = c.get("rope_theta", 10000.0)
         raw = read_safetensors(os.path.join(folder, "model.safetensors"))
-        self.w = {k: v.astype(np.float64) for k, v in raw.items()}
+        # float32 weights and activations (the engine's precision; twice the speed of float64
+        # on this shared machine); log-softmax and sums in float64
+        self.w = {k: v.astype(np.float32) for k, v in raw.items()}
         tied = c.get("tie_word_embeddings", False) or "lm_head.weight" not in self.w
         self.head = self.w["model.embed_tokens.weight" if tied else "lm_head.weight"]
         self.ids = []          # the cached sequence
-        self.k = [np.zeros((0, self.hkv, self.dh)) for _ in range(self.nl)]
-        self.v = [np.zeros((0, self.hkv, self.dh)) for _ in range(self.nl)]
-        self.hid = np.zeros((0, self.d))  # final-normed hidden of each cached position
+        self.k = [np.zeros((0, self.hkv, self.dh), np.float32) for _ in range(self.nl)]
+        self.v = [np.zeros((0, self.hkv, self.dh), np.float32) for _ in range(self.nl)]
+        self.hid = np.zeros((0, self.d), np.float32)  # final-normed hidden of each position
 
     def rms(self, x, g):
-        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * g
+        x64 = x.astype(np.float64)
+        return (x64 / np.sqrt(np.mean(x64 * x64, axis=-1, keepdims=True) + self.eps) * g).astype(np.float32)
 
     def rope(self, x, pos):
         half = self.dh // 2
@@ -64,7 +68,7 @@ class CachedModel:
         ang = pos[:, None].astype(np.float64) * inv[None, :]
         cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
         x1, x2 = x[..., :half], x[..., half:]
-        return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+        return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1).astype(np.float32)
 
     def lin(self, x, p):
         y = x @ self.w[p + ".weight"].T
@@ -96,18 +100,19 @@ class CachedModel:
             v = self.lin(xn, p + "self_attn.v_proj").reshape(m, self.hkv, self.dh)
             self.k[i] = np.concatenate([self.k[i], k])
             self.v[i] = np.concatenate([self.v[i], v])
-            att = np.empty((m, self.h, self.dh))
+            att = np.empty((m, self.h, self.dh), np.float32)
             for hh in range(self.h):
                 kv = hh // rep
-                s = q[:, hh, :] @ self.k[i][:, kv, :].T / np.sqrt(self.dh) + mask
+                s = (q[:, hh, :] @ self.k[i][:, kv, :].T).astype(np.float64) / np.sqrt(self.dh) + mask
                 s = np.exp(s - s.max(axis=1, keepdims=True))
                 s /= s.sum(axis=1, keepdims=True)
-                att[:, hh, :] = s @ self.v[i][:, kv, :]
+                att[:, hh, :] = s.astype(np.float32) @ self.v[i][:, kv, :]
             x = x + self.lin(att.reshape(m, self.h * self.dh), p + "self_attn.o_proj")
             xn = self.rms(x, self.w[p + "post_attention_layernorm.weight"])
             g = self.lin(xn, p + "mlp.gate_proj")
             u = self.lin(xn, p + "mlp.up_proj")
-            x = x + self.lin(g / (1.0 + np.exp(-g)) * u, p + "mlp.down_proj")
+            x = x + self.lin((g / (1.0 + np.exp(-g.astype(np.float64)))).astype(np.float32) * u,
+                             p + "mlp.down_proj")
         self.hid = np.concatenate([self.hid, self.rms(x, self.w["model.norm.weight"])])
         return self.hid
 
@@ -117,7 +122,7 @@ class CachedModel:
         rows = hid[n_ctx - 1:len(ids) - 1]
         if len(rows) == 0:
             return 0.0, 0
-        logits = rows @ self.head.T
+        logits = (rows @ self.head.T).astype(np.float64)
         mx = logits.max(axis=1, keepdims=True)
         lse = mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))
         tgt = np.array(ids[n_ctx:])
@@ -301,7 +306,7 @@ def main():
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--model", default="models/smollm2-135m-instruct")
     ap.add_argument("--n", type=int, default=30)
-    ap.add_argument("--ctx", type=int, default=256)
+    ap.add_argument("--ctx", type=int, default=64)
     ap.add_argument("--tasks", default=",".join(list(READERS) + list(CORPORA)))
     ap.add_argument("--out", default="tests/golden/eval")
     a = ap.parse_args()
@@ -310,9 +315,10 @@ def main():
     model = CachedModel(a.model)
     os.makedirs(a.out, exist_ok=True)
     for name in a.tasks.split(","):
-        lines = ["# %s: first %d items, lm-eval pairing (HF tokenizers), float64 numpy forward "
+        lines = ["# %s: first %d items, lm-eval pairing (HF tokenizers), numpy forward "
                  "(tools/golden/eval_golden.py)" % (name, a.n), "task %s" % name]
         if name in CORPORA:
+            lines.append("ctx %d" % a.ctx)
             with open(os.path.join(a.data, CORPORA[name]), encoding="utf-8") as fp:
                 text = fp.read()
             ids = pr.enc(text[:400000])  # plenty for the first chunks

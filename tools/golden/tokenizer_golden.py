@@ -25,7 +25,7 @@ from tokenizers import Tokenizer
 import tokenizers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MAX_LEN = 320      # bytes per sampled string (longer ones are cut at a space)
+MAX_LEN = 200      # bytes per sampled string (longer ones are cut at a space)
 PER_TASK = 80     # items sampled per benchmark (each gives a prompt and an answer)
 
 
@@ -273,7 +273,7 @@ def main():
     gold = os.path.join(ROOT, "tests", "golden")
     rng = random.Random(a.seed)
     small = ([("edge", s) for s in EDGE] + [("corpus", s) for s in TINY_CORPUS.splitlines(True)] +
-             random_strings(random.Random(a.seed + 1), 150) + nfc_strings(random.Random(a.seed + 2)))
+             random_strings(random.Random(a.seed + 1), 100) + nfc_strings(random.Random(a.seed + 2), 100))
     for name, tok in tiny_tokenizers().items():
         tok.save(os.path.join(gold, f"tok_tiny_{name}.json"))
         write_golden(os.path.join(gold, f"tok_tiny_{name}.tsv"), tok, small,
