@@ -77,9 +77,9 @@ test: $(BUILD)/runner ablate
 test-asan:
 	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  build-asan/runner
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./build-asan/runner
+	  build-asan/runner build-asan/ablate-san
+	ABLATE_BIN=build-asan/ablate-san ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/runner
 
 # Real-model tier (needs `make model`).
 test-model: $(BUILD)/runner ablate
@@ -155,17 +155,18 @@ $(BUILD)/%.o: %.cu
 $(BUILD)/ablate-cuda: $(BUILD)/ablate.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+CUDA_NO_NVCC = nvcc not found (expected '$(NVCC)' on PATH; hint: install the CUDA toolkit or \
+               set NVCC=/path/to/nvcc); the CPU build is plain 'make'
+
 cuda:
-	@command -v $(NVCC) >/dev/null 2>&1 || { echo "make cuda: nvcc not found (expected \
-	  '$(NVCC)' on PATH; hint: install the CUDA toolkit or set NVCC=/path/to/nvcc); the CPU \
-	  build is plain 'make'"; exit 1; }
-	@echo "make cuda: $$(command -v $(NVCC)), $$($(NVCC) --version | grep -o 'release [0-9.]*'),\
-	  building for sm_80 sm_90 (+ compute_90 PTX)"
+	@command -v $(NVCC) >/dev/null 2>&1 || { echo "make cuda: $(CUDA_NO_NVCC)"; exit 1; }
+	@echo "make cuda: found $$(command -v $(NVCC)) ($$($(NVCC) --version | \
+	  grep -o 'release [0-9.]*')); building for sm_80 and sm_90, plus compute_90 PTX"
 	$(MAKE) --no-print-directory CUDA=1 BUILD=build-cuda build-cuda/ablate-cuda
 	cp build-cuda/ablate-cuda ablate
 
 cuda-check:
-	@command -v $(NVCC) >/dev/null 2>&1 || { echo "make cuda-check: nvcc not found"; exit 1; }
+	@command -v $(NVCC) >/dev/null 2>&1 || { echo "make cuda-check: $(CUDA_NO_NVCC)"; exit 1; }
 	$(MAKE) --no-print-directory CUDA=1 BUILD=build-cuda-check \
 	  NVCCFLAGS="$(NVCCFLAGS) --Werror all-warnings -Xcompiler -Werror" CFLAGS="$(CFLAGS) -Werror" \
 	  $(CUDA_CU:%.cu=build-cuda-check/%.o) $(CUDA_C:%.c=build-cuda-check/%.o)
@@ -226,7 +227,32 @@ fuzz-smoke: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 fuzz:
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECS=$(FUZZ_LONG_SECS)
 
+# ---- sanitizer tiers (issue 11) ---------------------------------------------------------------
+# test-asan (above) also links an ASan+UBSan ablate (build-asan/ablate-san) that the bad-input and
+# interruption tests exec (ABLATE_BIN), so their error paths run with LeakSanitizer too.
+# test-tsan: ThreadSanitizer build of the runner on the tests that run threads (pool, kernels,
+# threaded forward, generate, eval, study); a race aborts that test (halt_on_error).
+# test-valgrind: end-to-end runs of ./ablate on the tiny model under memcheck (tests/valgrind.sh).
+TSAN_TESTS ?= kernels_ model_threads_agree model_ref_kernels_agree model_cli_generate eval_run \
+              study_resume study_interrupted
+.PHONY: test-tsan test-valgrind fuzz-list
+
+$(BUILD)/ablate-san: $(BUILD)/ablate.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+test-tsan:
+	$(MAKE) --no-print-directory BUILD=build-tsan OPT=-O1 \
+	  SAN="-fsanitize=thread -fno-omit-frame-pointer" build-tsan/runner
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+	  ./build-tsan/runner $(TSAN_TESTS)
+
+test-valgrind: ablate
+	sh tests/valgrind.sh ./ablate
+
+fuzz-list:
+	@echo $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-asan build-neon build-fuzz build-cuda build-cuda-check ablate
+	rm -rf build build-asan build-neon build-fuzz build-cuda build-cuda-check build-tsan ablate
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -47,28 +47,35 @@ static double block_flops(const hf_config *c, double ctx)
     return c->n_layers * (mm + att);
 }
 
-/* Best-of-reps SGEMM GFLOP/s for X (T, D) . Wgate^T of block 0, the model's commonest shape. */
-static double sgemm_gflops(model *m, int T, int reps)
+/* A rate measured two ways: best wall-clock repetition, and work per CPU-second over all timed
+ * repetitions (user + system time of every thread: robust to other processes time-slicing the
+ * cores, pessimistic by whatever the pool spends waiting). */
+typedef struct {
+    double wall, cpu;
+} rate;
+
+/* SGEMM GFLOP/s for X (T, D) . Wgate^T of block 0, the model's commonest shape. */
+static rate sgemm_gflops(model *m, int T, int reps)
 {
     const kweight *w = &m->blocks[0].wg;
     float *y = m->s.gate, *x = m->s.xn;
     for (size_t i = 0; i < (size_t)T * w->k; i++)
         x[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
-    double best = 1e30;
-    for (int r = 0; r <= reps; r++) {
+    double best = 1e30, c0 = 0, flop = 2.0 * T * (double)w->n * w->k;
+    for (int r = 0; r <= reps; r++) { /* r = 0 warms up */
+        if (r == 1)
+            c0 = cpu_s();
         double t0 = now_s();
         k_matmul(m->pool, y, x, w, T, 0, m->s.ws);
         double dt = now_s() - t0;
         if (r > 0 && dt < best)
             best = dt;
     }
-    return 2.0 * T * (double)w->n * w->k / best * 1e-9;
+    return (rate){flop / best * 1e-9, flop * reps / (cpu_s() - c0) * 1e-9};
 }
 
-/* Best-of-reps prefill tokens/s (wall clock), and tokens per CPU-second over all timed reps
- * (less sensitive to other processes sharing the cores). */
-static abl_status bench_prefill(model *m, int T, int reps, double *tok_s, double *tok_cpu_s,
-                                abl_err *err)
+/* Prefill tokens/s of one sequence of T tokens (one scored row). */
+static abl_status bench_prefill(model *m, int T, int reps, rate *out, abl_err *err)
 {
     const hf_config *c = model_config(m);
     fwd_batch b;
@@ -92,15 +99,15 @@ static abl_status bench_prefill(model *m, int T, int reps, double *tok_s, double
         if (r > 0 && dt < best)
             best = dt;
     }
-    *tok_s = T / best;
-    *tok_cpu_s = (double)T * reps / (cpu_s() - c0);
+    *out = (rate){T / best, (double)T * reps / (cpu_s() - c0)};
 done:
     free(ids);
     batch_free(&b);
     return s;
 }
 
-static abl_status bench_decode(model *m, int n, double *tok_s, abl_err *err)
+/* Decode tokens/s: n single-token steps with the KV cache after a 16-token prompt. */
+static abl_status bench_decode(model *m, int n, rate *out, abl_err *err)
 {
     const hf_config *c = model_config(m);
     int prompt = 16;
@@ -112,12 +119,12 @@ static abl_status bench_decode(model *m, int n, double *tok_s, abl_err *err)
     for (int i = 0; i < prompt; i++)
         ids[i] = (int32_t)((i * 7919 + 13) % c->vocab);
     s = gen_feed(&g, ids, prompt, err);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (int i = 0; i < n && !s; i++) {
         int32_t id = (int32_t)((i * 104729 + 7) % c->vocab);
         s = gen_feed(&g, &id, 1, err);
     }
-    *tok_s = n / (now_s() - t0);
+    *out = (rate){n / (now_s() - t0), n / (cpu_s() - c0)};
     gen_close(&g);
     return s;
 }
@@ -161,28 +168,32 @@ int cli_bench_forward(int argc, char **argv)
         return cli_report("bench forward", &err);
     double load_s = now_s() - t0;
     const hf_config *c = model_config(m);
-    double pre = 0, pre_cpu = 0, dec = 0;
+    rate pre = {0, 0}, dec = {0, 0};
     double la[1] = {0};
     if (getloadavg(la, 1) < 1)
         la[0] = -1;
-    if (bench_prefill(m, (int)T, (int)reps, &pre, &pre_cpu, &err) ||
+    if (bench_prefill(m, (int)T, (int)reps, &pre, &err) ||
         bench_decode(m, (int)n_dec, &dec, &err)) {
         model_free(m);
         return cli_report("bench forward", &err);
     }
-    double gf = sgemm_gflops(m, (int)T, (int)reps);
-    double fl = block_flops(c, (T + 1) / 2.0); /* per token, mean context */
+    rate gf = sgemm_gflops(m, (int)T, 4 * (int)reps);
+    double fl = block_flops(c, (T + 1) / 2.0) * 1e-9; /* GFLOP per token, mean context */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("model      %s (L=%d D=%d F=%d V=%d), kernels %s, %d threads, load %.2f s\n", dir,
            c->n_layers, c->d_model, c->d_ff, c->vocab, kern.name, kpool_nthreads(model_pool(m)),
            load_s);
-    printf("prefill    %ld tokens: %.1f tokens/s (%.2f GFLOP/s effective, %.3f GFLOP/token); "
-           "%.1f tokens per CPU-second\n", T, pre, pre * fl * 1e-9, fl * 1e-9, pre_cpu);
-    printf("sgemm      (%ld x %d) . (%d x %d)^T: %.2f GFLOP/s -> prefill at %.0f%% of it\n", T,
-           c->d_model, c->d_ff, c->d_model, gf, 100.0 * pre * fl * 1e-9 / gf);
-    printf("decode     %ld steps after 16 tokens: %.1f tokens/s\n", n_dec, dec);
-    printf("peak RSS   %.1f MB; load average at start %.2f on %ld online CPUs\n",
+    printf("                       wall clock (best)     per CPU-second (all threads)\n");
+    printf("prefill %4ld tokens  %8.1f tokens/s       %8.1f tokens\n", T, pre.wall, pre.cpu);
+    printf("  effective GFLOP/s  %8.2f               %8.2f      (%.3f GFLOP/token)\n",
+           pre.wall * fl, pre.cpu * fl, fl);
+    printf("sgemm %4ldx%dx%d  %8.2f GFLOP/s        %8.2f      (M x K x N, the FFN up shape)\n",
+           T, c->d_model, c->d_ff, gf.wall, gf.cpu);
+    printf("  prefill / sgemm    %7.0f%%               %7.0f%%\n", 100.0 * pre.wall * fl / gf.wall,
+           100.0 * pre.cpu * fl / gf.cpu);
+    printf("decode %ld steps     %8.1f tokens/s       %8.1f tokens\n", n_dec, dec.wall, dec.cpu);
+    printf("peak RSS %.1f MB; load average at start %.2f on %ld online CPUs\n",
            ru.ru_maxrss / 1024.0, la[0], sysconf(_SC_NPROCESSORS_ONLN));
     model_free(m);
     return 0;

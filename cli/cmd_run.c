@@ -56,15 +56,6 @@ static void usage(FILE *f)
         RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT, study_definitions());
 }
 
-static bool utf8_term(void)
-{
-    const char *v[] = {getenv("LC_ALL"), getenv("LC_CTYPE"), getenv("LANG")};
-    for (int i = 0; i < 3; i++)
-        if (v[i] && *v[i])
-            return strstr(v[i], "UTF-8") || strstr(v[i], "utf8") || strstr(v[i], "UTF8");
-    return false;
-}
-
 int cli_run(int argc, char **argv)
 {
     study_opts o = study_opts_default();
@@ -199,7 +190,7 @@ int cli_run(int argc, char **argv)
     study_result *r = NULL;
     if (study_run(&o, &r, &err))
         return cli_report("run", &err);
-    report_table(r, stdout, utf8_term());
+    report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
     printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, timing.json}\n", out);

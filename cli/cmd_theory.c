@@ -77,7 +77,7 @@ int cli_theory(int argc, char **argv)
     study_result *r = NULL;
     if (study_run(&o, &r, &err))
         return cli_report("theory", &err);
-    report_table(r, stdout, false);
+    report_table(r, stdout, report_utf8_locale());
     const study_task_res *T = &r->tasks[0];
     int c = info.crucial;
     double rel_err = fabs(T->cos_score[c] - eps) / eps;

@@ -11,6 +11,20 @@
 #include "../engine/model.h"
 #include "../engine/tokenizer.h"
 
+/* Conventions (lm-evaluation-harness, zero-shot; details per task in eval/task_<name>.c):
+ *  - a request is (context, continuation); trailing whitespace of the context moves to the
+ *    continuation; ids = encode(context) + encode(context + continuation)[len(encode(context)):]
+ *    (lm-eval's _encode_pair); no BOS unless the tokenizer adds one; an empty context is the
+ *    single token <|endoftext|> (lm-eval's classic eot_token_id).
+ *  - acc_norm divides by the choice text's length in Unicode characters, without the " "
+ *    delimiter (lm-eval's len(choice)); ties go to the first choice (numpy argmax).
+ *  - standard errors: sample standard deviation (n - 1) / sqrt(n) over items.
+ *  - HellaSwag: the data keeps ctx_b lower-case; the first letter after the last ". " is
+ *    upper-cased to approximate lm-eval's ctx_b.capitalize() (see its SOURCE.md).
+ *  - TruthfulQA mc2: as lm-eval, the answers before the first false one are the true ones.
+ *  - corpora: chunk k = tokens [kC, kC + C] of the whole tokenized file; every token but the
+ *    file's first is predicted exactly once, with context from its own chunk only. */
+
 /* How a task is scored.
  *  EV_MC      multiple choice: acc = argmax of summed continuation log-prob, acc_norm = argmax of
  *             log-prob / characters of the choice text (Unicode code points, without the leading

@@ -33,6 +33,9 @@ void report_abort(report_file *rf);  /* NULL f is fine */
  * the correlations with their bootstrap CIs. */
 void report_table(const study_result *r, FILE *f, bool utf8);
 
+/* True when LC_ALL / LC_CTYPE / LANG (the first one set) names UTF-8: bar glyphs allowed. */
+bool report_utf8_locale(void);
+
 /* Write layers.csv, summary.json, report.md, heatmap.svg, scatter.svg, timing.json into dir. */
 abl_status report_write_all(const study_result *r, const char *dir, abl_err *err);
 

@@ -121,7 +121,7 @@ static void ukr_rows(int rows, int kc, const float *a, const float *b, float *c,
 
 /* y (M,N) = x (M,K) . W^T [+ y]; this thread computes the panels [lo, hi) of N. */
 static void k_sgemm_f32_avx2(float *y, const float *x, const kweight *w, int m, int accumulate,
-                       float *ws, int ith, int nth)
+                             float *ws, int ith, int nth)
 {
     ABL_ASSERT(w->variant == KV_AVX2);
     int n = w->n, k = w->k, lo, hi;
@@ -129,7 +129,12 @@ static void k_sgemm_f32_avx2(float *y, const float *x, const kweight *w, int m, 
     if (lo >= hi)
         return;
     float tile[MR * NR] __attribute__((aligned(32)));
-    int nkb = (k + KC - 1) / KC, kcb = (k + nkb - 1) / nkb;
+    /* K blocks of equal size <= KC; with few rows W is streamed once and barely reused, so
+     * it is read in one sequential sweep (no K blocking) */
+    int nkb = (k + KC - 1) / KC;
+    if (m <= 16 && (size_t)((m + MR - 1) / MR * MR) * (size_t)k <= (size_t)MC * KC)
+        nkb = 1; /* the whole (m, k) still fits the workspace */
+    int kcb = (k + nkb - 1) / nkb;
     for (int p0 = 0; p0 < k; p0 += kcb) {
         int kc = k - p0 < kcb ? k - p0 : kcb;
         int load = p0 > 0 || accumulate;
@@ -140,8 +145,9 @@ static void k_sgemm_f32_avx2(float *y, const float *x, const kweight *w, int m, 
                 const float *b = w->data + (size_t)j0 * k + (size_t)p0 * NR;
                 int nr = n - j0 < NR ? n - j0 : NR;
                 /* the next panel's slice (kc*NR floats) is fetched from memory while this one
-                 * works: a share of its cache lines before each micro-tile */
-                int lines = j0 + NR < hi ? kc * NR * 4 / 64 : 0;
+                 * works: a share of its cache lines before each micro-tile (only with enough
+                 * micro-tiles to spread them over; few rows leave it to the hardware) */
+                int lines = j0 + NR < hi && mc >= 4 * MR ? kc * NR * 4 / 64 : 0;
                 const char *nb = (const char *)(lines ? b + (size_t)NR * k : b);
                 int per = (lines + (mc + MR - 1) / MR - 1) / ((mc + MR - 1) / MR);
                 for (int s = 0; s < mc; s += MR) {

@@ -33,7 +33,7 @@ static void k_rmsnorm_f32_avx2(float *y, const float *x, const float *g, int m, 
 }
 
 static void k_rope_f32_avx2(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
-                      const float *sin_t)
+                            const float *sin_t)
 {
     int half = dh / 2;
     for (int i = 0; i < t; i++) {
@@ -129,8 +129,8 @@ static void k_dot3_f32_avx2(const float *a, const float *b, int n, double sums[3
 }
 
 static void k_attention_f32_avx2(float *out, const float *q, const float *k, const float *v,
-                           const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
-                           float *ws)
+                                 const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
+                                 float *ws)
 {
     k_attention_heads_avx2(out, q, k, v, span, h, hkv, dh, q_lo, q_hi, 0, h, ws);
 }

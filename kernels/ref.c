@@ -52,7 +52,7 @@ static size_t k_sgemm_ws_ref(int m, int k)
 
 /* y (M,N) = x (M,K) . W^T; output features [n_lo, n_hi) for this (ith, nth). */
 static void k_sgemm_f32_ref(float *y, const float *x, const kweight *w, int m, int accumulate,
-                      float *ws, int ith, int nth)
+                            float *ws, int ith, int nth)
 {
     (void)ws;
     ABL_ASSERT(w->variant == KV_REF);
@@ -88,7 +88,7 @@ static void k_rmsnorm_f32_ref(float *y, const float *x, const float *g, int m, i
 }
 
 static void k_rope_f32_ref(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
-                     const float *sin_t)
+                           const float *sin_t)
 {
     int half = dh / 2;
     for (int i = 0; i < t; i++) {
@@ -223,8 +223,8 @@ void k_attention_heads_ref(float *out, const float *q, const float *k, const flo
 }
 
 static void k_attention_f32_ref(float *out, const float *q, const float *k, const float *v,
-                          const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
-                          float *ws)
+                                const k_span *span, int h, int hkv, int dh, int q_lo, int q_hi,
+                                float *ws)
 {
     k_attention_heads_ref(out, q, k, v, span, h, hkv, dh, q_lo, q_hi, 0, h, ws);
 }

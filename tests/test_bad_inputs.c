@@ -94,9 +94,9 @@ static const bad_case cases[] = {
      "expected shape (64, 128), found (128, 64)", 0},
     {CAT_MODEL, "inspect --model @M/i16", 1, "found I16", 0},
     {CAT_MODEL, "eval --model @M/nan --tasks jsonl:@D/good.jsonl --quiet", 1, "found nan", 0},
-    {CAT_MODEL, "eval --model @M/inf --tasks jsonl:@D/good.jsonl --quiet", 1, "found inf", 0},
+    {CAT_MODEL, "eval --model @M/inf --tasks jsonl:@D/good.jsonl --quiet", 1, "found -inf", 0},
     {CAT_MODEL, "run --model @M/nan --tasks jsonl:@D/good.jsonl --out @X/o --quiet", 1, "found nan", 0},
-    {CAT_MODEL, "generate --model @M/inf --prompt hi -n 2", 1, "found inf", 0},
+    {CAT_MODEL, "generate --model @M/inf --prompt hi -n 2", 1, "found -inf", 0},
     {CAT_MODEL, "inspect --model @M/arch", 1, "unsupported architecture 'GPT2LMHeadModel'", 0},
     {CAT_MODEL, "eval --model @M/arch --tasks jsonl:@D/good.jsonl --quiet", 1,
      "unsupported architecture 'GPT2LMHeadModel'", 0},
@@ -148,7 +148,7 @@ static const bad_case cases[] = {
 
 static int put(tctx *t, const char *dir, const char *name, const void *data, size_t n)
 {
-    char p[4096];
+    char p[8448];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     if (hx_write(p, data, n) != 0) {
         t_fail(t, "cannot write fixture %s", p);
@@ -174,7 +174,7 @@ static const char *model_copy(tctx *t, const char *mdir, const char *name, char 
 /* Patch one file of a model copy; a failed patch (text not found) fails the test. */
 static void patch(tctx *t, const char *dir, const char *file, const char *from, const char *to)
 {
-    char p[4096];
+    char p[8448];
     snprintf(p, sizeof p, "%s/%s", dir, file);
     if (hx_patch(p, from, to) != 0)
         t_fail(t, "fixture %s: cannot replace '%s' (did tests/fixtures/tiny change?)", p, from);
@@ -206,7 +206,7 @@ static void poke_f16(tctx *t, const char *path, const char *name, unsigned bits)
 
 static void make_models(tctx *t, const char *m)
 {
-    char d[1024], p[4096];
+    char d[4096], p[8448];
     mkdir(m, 0755);
     model_copy(t, m, "good", d, sizeof d);
     snprintf(p, sizeof p, "%s/good/model.safetensors", m);
@@ -446,12 +446,27 @@ void test_bad_inputs_table_size(tctx *t)
         T_CHECK(t, per[k] > 0);
 }
 
-void test_bad_inputs_flags(tctx *t) { run_category(t, CAT_FLAGS); }
+void test_bad_inputs_flags(tctx *t)
+{
+    run_category(t, CAT_FLAGS);
+}
 
-void test_bad_inputs_missing_files(tctx *t) { run_category(t, CAT_FILES); }
+void test_bad_inputs_missing_files(tctx *t)
+{
+    run_category(t, CAT_FILES);
+}
 
-void test_bad_inputs_model_files(tctx *t) { run_category(t, CAT_MODEL); }
+void test_bad_inputs_model_files(tctx *t)
+{
+    run_category(t, CAT_MODEL);
+}
 
-void test_bad_inputs_datasets(tctx *t) { run_category(t, CAT_DATA); }
+void test_bad_inputs_datasets(tctx *t)
+{
+    run_category(t, CAT_DATA);
+}
 
-void test_bad_inputs_outputs(tctx *t) { run_category(t, CAT_OUTPUT); }
+void test_bad_inputs_outputs(tctx *t)
+{
+    run_category(t, CAT_OUTPUT);
+}

@@ -139,23 +139,21 @@ int hx_argv(const char *tmpl, const char *const subst[26], char *buf, size_t n, 
             p++;
         if (!*p)
             break;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        const char *pre = "";
-        if (p[0] == '@' && p[1] >= 'A' && p[1] <= 'Z' && subst[p[1] - 'A']) {
-            pre = subst[p[1] - 'A'];
-            p += 2;
-        }
-        size_t lp = strlen(pre), lw = (size_t)(e - p);
-        if (argc + 1 >= max || used + lp + lw + 1 > n)
+        if (argc + 1 >= max)
             return -1;
         argv[argc++] = buf + used;
-        memcpy(buf + used, pre, lp);
-        memcpy(buf + used + lp, p, lw);
-        used += lp + lw;
+        for (; *p && *p != ' '; p++) {
+            const char *rep = NULL;
+            if (p[0] == '@' && p[1] >= 'A' && p[1] <= 'Z')
+                rep = subst[p[1] - 'A'];
+            size_t k = rep ? strlen(rep) : 1;
+            if (used + k + 1 > n)
+                return -1;
+            memcpy(buf + used, rep ? rep : p, k);
+            used += k;
+            p += rep ? 1 : 0;
+        }
         buf[used++] = 0;
-        p = e;
     }
     argv[argc] = NULL;
     return argc;

@@ -472,4 +472,7 @@ void test_model_cli_generate_and_lens(tctx *t)
     T_CHECK(t, cli_generate(7, g3) == 2);
     T_CHECK(t, cli_generate(8, g4) == 0);
     T_CHECK(t, cli_lens(5, l1) == 0);
+    char *b1[] = {"forward", "--model", TINY_DIR, "--tokens", "40", "--decode", "4", "--reps",
+                  "1", NULL};
+    T_CHECK(t, cli_bench_forward(9, b1) == 0);
 }
