@@ -45,7 +45,7 @@ endif
 $(BUILD)/kernels/avx2%.o:   ISA_FLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/kernels/avx512%.o: ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
-.PHONY: all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test
+.PHONY: all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
 
 all: build
 	@$(MAKE) --no-print-directory model-if-missing data-if-missing
@@ -131,6 +131,30 @@ $(BUILD)/kern-runner: $(KERN_TOBJ)
 kern-test: $(BUILD)/kern-runner
 	./$(BUILD)/kern-runner
 
+# AVX-512 logic on any x86-64 (no AVX-512 needed): kernels/avx512_gemm.c compiled against scalar
+# stand-ins for its intrinsics (tests/avx512_emu/), with a CPU check that says yes; the AVX2 code
+# it builds on runs natively. `make test-avx512-emu` runs the avx512 kernel tests that way.
+EMU = build-avx512emu
+EMU_OBJ = $(filter-out $(EMU)/kernels/avx_cpu.o $(EMU)/kernels/avx512_gemm.o, \
+            $(KERN_SRC:%.c=$(EMU)/%.o)) $(EMU)/emu/avx512_gemm.o $(EMU)/emu/cpu_yes.o \
+          $(EMU)/tests/test_kernels.o $(EMU)/tests/runner.o $(EMU)/tests/t.o \
+          $(EMU)/tests/kern_registry.o
+
+$(EMU)/emu/avx512_gemm.o: kernels/avx512_gemm.c tests/avx512_emu/immintrin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/avx512_emu -c $< -o $@
+
+$(EMU)/emu/cpu_yes.o: tests/avx512_emu/cpu_yes.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(EMU)/kern-runner-emu: $(EMU_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+test-avx512-emu:
+	$(MAKE) --no-print-directory BUILD=$(EMU) $(EMU)/kern-runner-emu
+	./$(EMU)/kern-runner-emu avx512
+
 # ---- NEON (issue 6): aarch64 cross build of the kernel tests, run under qemu ------------------
 NEON_CC ?= aarch64-linux-gnu-gcc
 
@@ -171,7 +195,12 @@ cuda-check:
 	  NVCCFLAGS="$(NVCCFLAGS) --Werror all-warnings -Xcompiler -Werror" CFLAGS="$(CFLAGS) -Werror" \
 	  $(CUDA_CU:%.cu=build-cuda-check/%.o) $(CUDA_C:%.c=build-cuda-check/%.o)
 
-.PHONY: cuda-check
+# Without a GPU: tests/test_cuda.c against kernels_cuda compiled by g++ for the CPU with an emulated
+# CUDA runtime (tools/cuda_emu; slow, minutes). Checks the CUDA code's logic, not its speed.
+cuda-emu:
+	sh tools/cuda_emu/run.sh
+
+.PHONY: cuda-check cuda-emu
 
 # ---- fuzzing (issue 11): libFuzzer targets for the parsers (tests/fuzz/fuzz_*.c), built with
 # clang + ASan + UBSan into build-fuzz/. `make fuzz-smoke` runs each target FUZZ_SECS seconds
@@ -191,6 +220,9 @@ FUZZ_SRC_gguf   = loader/gguf.c loader/dequant.c
 FUZZ_TARGETS   += tokenizer
 FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c engine/tok_nfc.c \
                      engine/unicode_tables.c engine/unicode_nfc.c
+# datasets (issue 11): every dataset reader (eval/task_*.c) on arbitrary file contents
+FUZZ_TARGETS   += datasets
+FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
 # tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME; an optional
 # tests/fuzz/NAME.dict replaces the default dictionary tests/fuzz/json.dict.
@@ -253,6 +285,6 @@ fuzz-list:
 	@echo $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-asan build-neon build-fuzz build-cuda build-cuda-check build-tsan ablate
+	rm -rf build build-asan build-neon build-fuzz build-cuda build-cuda-check build-tsan build-avx512emu ablate
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -237,6 +237,23 @@ int cli_bench_kernels(int argc, char **argv)
     }
     if (quick)
         reps = reps < 2 ? reps : 2;
+    static const char *const known[] = {"ref", "avx2", "avx512", "neon", "sgemm", "attention",
+                                        "rows"};
+    for (int li = 0; li < 2; li++) {
+        const char *list = li ? ops : variants;
+        for (const char *p = list; p && *p;) {
+            size_t n = strcspn(p, ",");
+            int ok = 0;
+            for (int i = li ? 4 : 0; i < (li ? 7 : 4); i++)
+                ok |= strlen(known[i]) == n && !strncmp(p, known[i], n);
+            if (!ok) {
+                cli_error(cmd, "%s: unknown name '%.*s' (expected %s)", li ? "--ops" : "--variant",
+                          (int)n, p, li ? "sgemm, attention, rows" : "ref, avx2, avx512, neon");
+                return 2;
+            }
+            p += n + (p[n] == ',');
+        }
+    }
     int ms[8], nm = 0;
     for (const char *p = mlist; *p && nm < 8;) {
         char *end;

@@ -29,6 +29,7 @@ typedef struct {
     volatile int *stop;         /* polled between passes -> ABL_E_INTERRUPTED */
 } prune_opts;
 
+/* Defaults: the default model, piqa,arc_easy for both splits, K = 8, all three metrics. */
 prune_opts prune_opts_default(void);
 
 const char *prune_metric_name(prune_metric m); /* "accuracy", "cosine", "cosine-iter" */

@@ -39,6 +39,8 @@ typedef struct {
     const char *command;        /* the command line, echoed into summary.json */
 } study_opts;
 
+/* Defaults: the default model and tasks, every item, block unit, seed 1234, 1000 resamples,
+ * progress on. Pure function. */
 study_opts study_opts_default(void);
 
 /* Correlation of a per-unit score with the drop (or relevance), with bootstrap 95% CIs. */
@@ -95,6 +97,7 @@ typedef struct {
  * refused with ABL_E_STATE) and the reports are written atomically at the end. Interrupted
  * (stop flag or stop_after_units): ABL_E_INTERRUPTED, everything finished so far is saved. */
 abl_status study_run(const study_opts *o, study_result **out, abl_err *err);
+/* Frees a result and all its arrays. NULL is fine. */
 void study_result_free(study_result *r);
 
 /* The definitions printed by `ablate run --help` and in report.md (static text). */

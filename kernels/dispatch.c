@@ -79,7 +79,8 @@ abl_status kern_init(const char *force, abl_err *err)
         if (!kern_supported(v))
             return abl_fail(err, ABL_E_DEVICE,
                             "kernels: expected a variant this machine can run, found '%s' (%s; "
-                            "hint: unset ABLATE_KERNELS to get '%s')",
+                            "hint: ask for '%s', the best one here, or leave ABLATE_KERNELS "
+                            "unset)",
                             force, why_not(v), kern_best_name());
     }
     kern_fill_ref(&kern);

@@ -11,13 +11,13 @@
 
 #include "test_hard_util.h"
 
-/* The study command: 240 items of a small three-choice task, 32-token batches, so about 240
+/* The study command: 160 items of a small three-choice task, 32-token batches, so about 110
  * journaled units and about a second of wall time (one fsync per unit). @X = scratch root. */
 static const char study_cmd[] =
     "run --model tests/fixtures/tiny --tasks jsonl:@X/task.jsonl --limit 0 --out @X/run "
     "--threads 1 --batch-tokens 32 --seed 7 --quiet";
 
-enum { N_ITEMS = 240 };
+enum { N_ITEMS = 160 };
 
 /* Files whose contents may legitimately differ between two complete runs: timing.json holds
  * wall-clock seconds only. Everything else (journal included) must be byte-identical. */

@@ -524,6 +524,13 @@ void test_kernels_dispatch_names(tctx *t)
     }
     T_CHECK(t, kern_supported(KV_REF));
     t_note(t, "best variant here: %s", kern_best_name());
+    /* $ABLATE_KERNELS when no name is given (this test runs in its own process) */
+    setenv("ABLATE_KERNELS", "ref", 1);
+    T_CHECK(t, kern_init(NULL, &e) == ABL_OK && kern.variant == KV_REF);
+    setenv("ABLATE_KERNELS", "fastest", 1);
+    T_CHECK(t, kern_init(NULL, &e) == ABL_E_ARG && strstr(e.msg, "ABLATE_KERNELS"));
+    T_CHECK(t, kern_init(kern_best_name(), &e) == ABL_OK); /* an explicit name wins */
+    unsetenv("ABLATE_KERNELS");
     kweight w;
     float one = 1;
     T_CHECK(t, kweight_pack(&w, &one, 0, 1, &e) == ABL_E_SHAPE);

@@ -49,12 +49,35 @@ static void fuzz_ds_put(const char *rel, const uint8_t *data, size_t n)
         abort();
 }
 
+/* Remove the scratch data folder: every file the table names, then the folders, deepest first. */
+static void fuzz_ds_cleanup(void)
+{
+    if (!fuzz_ds_dir[0])
+        return;
+    char path[256];
+    for (size_t i = 0; i < sizeof fuzz_ds_tasks / sizeof fuzz_ds_tasks[0]; i++)
+        for (int k = 0; k < 2; k++) {
+            const char *rel = k ? fuzz_ds_tasks[i].file2 : fuzz_ds_tasks[i].file;
+            if (!rel)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", fuzz_ds_dir, rel);
+            unlink(path);
+            size_t root = strlen(fuzz_ds_dir);
+            for (char *p = strrchr(path, '/'); p && p > path + root; p = strrchr(path, '/')) {
+                *p = 0;
+                rmdir(path); /* fails while another file remains: fine, a later one removes it */
+            }
+        }
+    rmdir(fuzz_ds_dir);
+}
+
 /* One input: the checks the fuzzer runs (a corpus replay can call it too). */
 int fuzz_datasets_one(const uint8_t *data, size_t size)
 {
     if (!fuzz_ds_dir[0]) {
         snprintf(fuzz_ds_dir, sizeof fuzz_ds_dir, "/tmp/ablate-fuzz-ds-%d", (int)getpid());
         mkdir(fuzz_ds_dir, 0755);
+        atexit(fuzz_ds_cleanup);
     }
     if (size < 1)
         return 0;
