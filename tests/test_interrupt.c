@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,11 +170,17 @@ void test_interrupt_sigint_saves_and_resumes(tctx *t)
     snprintf(ep, sizeof ep, "%s/sigint.err", S.root);
     double t0 = hx_now();
     pid_t pid = hx_spawn(S.argv, NULL, ep, 0);
-    int seen = 0;
+    int seen = 0, st = 0, gone = 0;
     while (hx_now() - t0 < 120 && (seen = hx_lines(S.journal)) < 4) { /* header + 3 units */
-        if (kill(pid, 0) != 0)
+        if ((gone = waitpid(pid, &st, WNOHANG) == pid))
             break;
         sleep_s(0.002);
+    }
+    if (gone) {
+        t_fail(t, "the run ended (status 0x%x) before SIGINT could be sent; journal %d lines", st,
+               seen);
+        free(ref_tree);
+        return;
     }
     kill(pid, SIGINT);
     hx_result r;
