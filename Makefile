@@ -220,9 +220,13 @@ FUZZ_SRC_gguf   = loader/gguf.c loader/dequant.c
 FUZZ_TARGETS   += tokenizer
 FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c engine/tok_nfc.c \
                      engine/unicode_tables.c engine/unicode_nfc.c
-# datasets (issue 11): every dataset reader (eval/task_*.c) on arbitrary file contents
-FUZZ_TARGETS   += datasets
+# datasets (issue 11): every dataset reader (eval/task_*.c) on arbitrary file contents;
+# tokjson: loading an arbitrary tokenizer.json, then encode/decode with it; journal: a run
+# directory's journal.tsv (torn, corrupt or foreign), then append and reopen
+FUZZ_TARGETS   += datasets tokjson journal
 FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
+FUZZ_SRC_tokjson  = $(FUZZ_SRC_tokenizer)
+FUZZ_SRC_journal  = base/sha256.c eval/journal.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
 # tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME; an optional
 # tests/fuzz/NAME.dict replaces the default dictionary tests/fuzz/json.dict.

@@ -11,7 +11,7 @@
 #include "kernels_cuda.h"
 
 static const char *const usage_text =
-    "usage: ablate bench --device cuda [options]\n"
+    "usage: ablate bench [kernels|forward] --device cuda [options]\n"
     "  --iters N       timed repetitions per case, mean kept (default 20)\n"
     "  --model DIR     also time prefill of this model on the GPU (default: "
     DEFAULT_MODEL_DIR " when present)\n"
@@ -190,6 +190,8 @@ int cli_bench_cuda(int argc, char **argv)
             fputs(usage_text, stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "kernels") || !strcmp(argv[i], "forward"))
+            continue; /* `ablate bench kernels --device cuda`: the GPU bench covers both */
         if (cli_flag("bench", argc, argv, &i, "--device", &v)) {
             if (!v)
                 return 2;

@@ -38,9 +38,10 @@ void hx_run(char *const argv[], const char *dir, long fsize, double timeout_s, h
 double hx_now(void);
 
 /* Split a space-separated command template into argv (at most max-1 words, NULL-terminated),
- * replacing every "@X" by subst[X - 'A'] (X an uppercase letter; NULL entries leave it as is). Words live in buf (size n). Returns the word count, -1 when it does not
- * fit. */
-int hx_argv(const char *tmpl, const char *const subst[26], char *buf, size_t n, char **argv, int max);
+ * replacing every "@X" by subst[X - 'A'] (X an uppercase letter; NULL entries leave it as is).
+ * Words live in buf (size n). Returns the word count, -1 when they do not fit. */
+int hx_argv(const char *tmpl, const char *const subst[26], char *buf, size_t n, char **argv,
+            int max);
 
 /* Whole file into a malloc'ed buffer (NUL appended, *len without it); NULL on failure. */
 char *hx_read(const char *path, size_t *len);
