@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -11,6 +12,7 @@ static const char usage_text[] =
     "  forward   prefill and decode tokens/s of the whole model\n"
     "  study     time the units of work of a study\n"
     "  tokenizer encode MB/s of the tokenizer on wikitext-2 (one core)\n"
+    "  --device cuda   SGEMM TFLOPS, prefill tokens/s and study times on the GPU (`make cuda`)\n"
     "`ablate bench WHAT --help` lists the options of each.\n";
 
 int cli_bench(int argc, char **argv)
@@ -19,6 +21,10 @@ int cli_bench(int argc, char **argv)
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--device=cuda") ||
+            (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "cuda")))
+            return cli_bench_cuda(argc, argv);
     if (!strcmp(argv[1], "kernels"))
         return cli_bench_kernels(argc - 1, argv + 1);
     if (!strcmp(argv[1], "forward"))

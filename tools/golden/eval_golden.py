@@ -319,7 +319,8 @@ def main():
                  "(tools/golden/eval_golden.py)" % (name, a.n), "task %s" % name]
         if name in CORPORA:
             lines.append("ctx %d" % a.ctx)
-            with open(os.path.join(a.data, CORPORA[name]), encoding="utf-8") as fp:
+            # newline="": keep the bytes as they are (wiki.test.raw has CRLF line ends)
+            with open(os.path.join(a.data, CORPORA[name]), encoding="utf-8", newline="") as fp:
                 text = fp.read()
             ids = pr.enc(text[:400000])  # plenty for the first chunks
             for k in range(a.n):
