@@ -2,6 +2,7 @@
  * fingerprint on its first line; each record carries a checksum so torn writes are detected. */
 #include "journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -113,9 +114,10 @@ static abl_status parse(journal *j, const char *text, size_t len, const char *co
     size_t cl = (size_t)(nl - cfg);
     if (cl != strlen(config) || memcmp(cfg, config, cl) != 0)
         return abl_fail(err, ABL_E_STATE,
-                        "%s: this run directory was made by another configuration:\n  there:  "
-                        "%.*s\n  now:    %s\n(hint: pass another --out, or delete the directory "
-                        "to start over)", j->path, (int)(cl > 300 ? 300 : cl), cfg, config);
+                        "%s: this run directory was made by another configuration "
+                        "(there: %.*s; now: %.200s) (hint: pass another --out, or delete the "
+                        "directory to start over)", j->path, (int)(cl > 200 ? 200 : cl), cfg,
+                        config);
     size_t pos = (size_t)(nl - text) + 1;
     *good = pos;
     while (pos < len) {
@@ -143,17 +145,18 @@ static abl_status parse(journal *j, const char *text, size_t len, const char *co
     return ABL_OK;
 }
 
-/* A directory with study outputs but no journal was made by something we cannot check. */
+/* A directory that holds anything at all but no journal was not made by a study run (or its
+ * journal was removed): its configuration cannot be checked, so it is never written into. */
 static int has_outputs(const char *dir)
 {
-    static const char *names[] = {"summary.json", "layers.csv", "report.md"};
-    char p[4200];
-    for (size_t i = 0; i < ABL_ARRAY_LEN(names); i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        if (access(p, F_OK) == 0)
-            return 1;
-    }
-    return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d));)
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return found;
 }
 
 static abl_status write_full(int fd, const char *s, size_t n)
@@ -201,9 +204,9 @@ abl_status journal_open(journal **out, const char *dir, const char *config, abl_
     }
     if (!text && has_outputs(dir)) {
         journal_close(j);
-        return abl_fail(err, ABL_E_STATE, "%s: holds study outputs but no journal.tsv, so its "
-                        "configuration is unknown (hint: pass another --out, or delete the "
-                        "directory)", dir);
+        return abl_fail(err, ABL_E_STATE, "%s: expected an empty or new run directory, found a "
+                        "non-empty one without journal.tsv (hint: pass another --out, or delete "
+                        "the directory)", dir);
     }
     if (text) {
         s = parse(j, text, len, config, &good, err);
