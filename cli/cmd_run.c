@@ -14,9 +14,9 @@
 /* Items per task for the default run. Measured on the 2-core development machine (AVX2,
  * shared with other jobs, so CPU time is the measure): with 20 items per task the default
  * study fed 9,664 tokens per pass (piqa 845, arc_easy 737, hellaswag 2,962, wikitext-2 5,120)
- * through 31 passes (intact + 30 resumed) in 736 CPU-seconds; 15 items is ~550 CPU-seconds,
- * about 4.6 minutes of wall time on two idle cores plus model loading and hashing. */
-#define RUN_DEFAULT_LIMIT 15
+ * through 31 passes (intact + 30 resumed) in 736 CPU-seconds; 15 items took 586 CPU-seconds and
+ * 5.6 minutes of wall time on two cores, so the default is 12 (~470 CPU-seconds, ~4 minutes). */
+#define RUN_DEFAULT_LIMIT 12
 #define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
 
 static void usage(FILE *f)
@@ -45,12 +45,12 @@ static void usage(FILE *f)
         "                     resuming from the cached residual (the slow reference; same numbers)\n\n"
         "The default limit of %d items per task keeps `./ablate` within about 5 minutes on a\n"
         "2-core laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about\n"
-        "16 full passes of the 135M-parameter model). Measured: 20 items per task = 9,664\n"
-        "tokens per pass (piqa 845, arc_easy 737, hellaswag 2,962, 256-token wikitext-2 chunks\n"
-        "5,120) took 736 CPU-seconds; %d items take ~550, about 4.6 minutes on two cores. With\n"
-        "so few items the multiple-choice accuracies carry standard errors of ~12 points, so the\n"
-        "report flags tasks within two standard errors of chance; wikitext-2 (3,840 scored\n"
-        "tokens) is the precise one. `ablate run --tasks all --limit 0` is the full study.\n\n"
+        "16 full passes of the 135M-parameter model). Measured on a 2-core AVX2 machine: 15\n"
+        "items per task took 586 CPU-seconds (5.6 minutes of wall time), so %d items take about\n"
+        "470 CPU-seconds, about 4 minutes. With so few items the multiple-choice accuracies\n"
+        "carry standard errors of ~14 points, so the report flags tasks within two standard\n"
+        "errors of chance; wikitext-2 (3,072 scored tokens) is the precise one.\n"
+        "`ablate run --tasks all --limit 0` is the full study.\n\n"
         "Interrupt with Ctrl-C at any time: finished work units are journaled in the run\n"
         "directory and the same command resumes with identical numbers. A run directory made\n"
         "by another configuration is refused.\n\n"
