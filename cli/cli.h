@@ -4,6 +4,7 @@
 #define CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../base/abl.h"
 
@@ -44,6 +45,24 @@ bool cli_double(const char *cmd, const char *flag, const char *s, double lo, dou
 /* For "--flag VALUE" / "--flag=VALUE": when argv[*i] is flag, sets *val, advances *i, returns
  * true. A missing value prints an error and sets *val = NULL (caller returns 2). */
 bool cli_flag(const char *cmd, int argc, char **argv, int *i, const char *flag, const char **val);
+
+/* Options shared by the study commands (run, prune): the caller fills the defaults. */
+typedef struct {
+    const char *model_dir;  /* --model DIR */
+    const char *data_dir;   /* --data-dir DIR (NULL: the library default) */
+    const char *device;     /* --device cpu|cuda, checked by cli_device */
+    uint64_t seed;          /* --seed N in [0, 2^31) */
+    int threads;            /* --threads N in [1, 1024] */
+} cli_common;
+
+/* When argv[*i] is --model, --data-dir, --seed, --threads or --device (either form): parse its
+ * value into c, advance *i and return true, with *bad set when the value is missing or
+ * malformed (a one-line error is printed; the caller returns 2). Otherwise returns false and
+ * changes nothing. Strings point into argv. */
+bool cli_common_flag(const char *cmd, int argc, char **argv, int *i, cli_common *c, bool *bad);
+
+/* "cpu" -> 0, "cuda" -> 1; anything else prints "--device: expected cpu or cuda" and gives -1. */
+int cli_device(const char *cmd, const char *device);
 
 /* Set by the SIGINT handler installed by ablate.c; long loops poll it and stop cleanly. */
 extern volatile int cli_interrupted;

@@ -80,3 +80,40 @@ bool cli_flag(const char *cmd, int argc, char **argv, int *i, const char *flag, 
     *val = argv[++*i];
     return true;
 }
+
+bool cli_common_flag(const char *cmd, int argc, char **argv, int *i, cli_common *c, bool *bad)
+{
+    const char *v = NULL;
+    long n;
+    *bad = false;
+    if (cli_flag(cmd, argc, argv, i, "--model", &v))
+        c->model_dir = v;
+    else if (cli_flag(cmd, argc, argv, i, "--data-dir", &v))
+        c->data_dir = v;
+    else if (cli_flag(cmd, argc, argv, i, "--device", &v))
+        c->device = v;
+    else if (cli_flag(cmd, argc, argv, i, "--seed", &v)) {
+        if (v && cli_int(cmd, "--seed", v, 0, 0x7fffffffL, &n))
+            c->seed = (uint64_t)n;
+        else
+            v = NULL;
+    } else if (cli_flag(cmd, argc, argv, i, "--threads", &v)) {
+        if (v && cli_int(cmd, "--threads", v, 1, 1024, &n))
+            c->threads = (int)n;
+        else
+            v = NULL;
+    } else
+        return false;
+    *bad = v == NULL;
+    return true;
+}
+
+int cli_device(const char *cmd, const char *device)
+{
+    if (!strcmp(device, "cpu"))
+        return 0;
+    if (!strcmp(device, "cuda"))
+        return 1;
+    cli_error(cmd, "--device: expected cpu or cuda, found '%s'", device);
+    return -1;
+}

@@ -276,6 +276,13 @@ int cli_eval(int argc, char **argv)
         free(names);
         return 2;
     }
+    abl_err err = {0};
+    if (tasks && ev_tasks_check(tasks, &err)) {
+        for (int i = 0; i < n_names; i++)
+            free(names[i]);
+        free(names);
+        return cli_report("eval", &err);
+    }
     if (corpus) {
         char **nn = realloc(names, (size_t)(n_names + 1) * sizeof *nn);
         size_t len = strlen(corpus) + 8;
@@ -291,7 +298,6 @@ int cli_eval(int argc, char **argv)
         names[n_names++] = s;
     }
 
-    abl_err err = {0};
     model *m = NULL;
     model_opts mo = model_opts_default();
     mo.threads = (int)threads;

@@ -75,11 +75,16 @@ int cli_prune(int argc, char **argv)
     prune_opts o = prune_opts_default();
     o.model_dir = DEFAULT_MODEL_DIR;
     o.limit = 100;
-    const char *out = "runs/prune", *device = "cpu";
+    const char *out = "runs/prune";
+    cli_common c = {o.model_dir, o.data_dir, "cpu", o.seed, o.threads};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         long n;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        bool bad;
+        if (cli_common_flag("prune", argc, argv, &i, &c, &bad)) {
+            if (bad)
+                return 2;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
@@ -123,36 +128,17 @@ int cli_prune(int argc, char **argv)
             if (!v)
                 return 2;
             out = v;
-        } else if (cli_flag("prune", argc, argv, &i, "--model", &v)) {
-            if (!v)
-                return 2;
-            o.model_dir = v;
-        } else if (cli_flag("prune", argc, argv, &i, "--data-dir", &v)) {
-            if (!v)
-                return 2;
-            o.data_dir = v;
-        } else if (cli_flag("prune", argc, argv, &i, "--seed", &v)) {
-            if (!v || !cli_int("prune", "--seed", v, 0, 0x7fffffffL, &n))
-                return 2;
-            o.seed = (uint64_t)n;
-        } else if (cli_flag("prune", argc, argv, &i, "--threads", &v)) {
-            if (!v || !cli_int("prune", "--threads", v, 1, 1024, &n))
-                return 2;
-            o.threads = (int)n;
-        } else if (cli_flag("prune", argc, argv, &i, "--device", &v)) {
-            if (!v)
-                return 2;
-            device = v;
         } else {
             cli_error("prune", "unknown option '%s' (see `ablate prune --help`)", argv[i]);
             return 2;
         }
     }
-    if (strcmp(device, "cpu") && strcmp(device, "cuda")) {
-        cli_error("prune", "--device: expected cpu or cuda, found '%s'", device);
+    if ((o.device = cli_device("prune", c.device)) < 0)
         return 2;
-    }
-    o.device = !strcmp(device, "cuda");
+    o.model_dir = c.model_dir;
+    o.data_dir = c.data_dir;
+    o.seed = c.seed;
+    o.threads = c.threads;
     o.stop = &cli_interrupted;
     abl_err err = {0};
     if (kern_init(NULL, &err))

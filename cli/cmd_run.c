@@ -64,12 +64,17 @@ int cli_run(int argc, char **argv)
     o.model_dir = DEFAULT_MODEL_DIR;
     o.tasks = RUN_DEFAULT_TASKS;
     o.limit = RUN_DEFAULT_LIMIT;
-    const char *out = NULL, *unit = "block", *metric = NULL, *device = "cpu";
+    const char *out = NULL, *unit = "block", *metric = NULL;
+    cli_common c = {o.model_dir, o.data_dir, "cpu", o.seed, o.threads};
     int i0 = argc >= 1 && argv[0][0] != '-' ? 1 : 0; /* argv[0] is "run" or the program */
     for (int i = i0; i < argc; i++) {
         const char *v = NULL;
         long n;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        bool bad;
+        if (cli_common_flag("run", argc, argv, &i, &c, &bad)) {
+            if (bad)
+                return 2;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
@@ -100,18 +105,6 @@ int cli_run(int argc, char **argv)
             if (!v)
                 return 2;
             out = v;
-        } else if (cli_flag("run", argc, argv, &i, "--model", &v)) {
-            if (!v)
-                return 2;
-            o.model_dir = v;
-        } else if (cli_flag("run", argc, argv, &i, "--data-dir", &v)) {
-            if (!v)
-                return 2;
-            o.data_dir = v;
-        } else if (cli_flag("run", argc, argv, &i, "--seed", &v)) {
-            if (!v || !cli_int("run", "--seed", v, 0, 0x7fffffffL, &n))
-                return 2;
-            o.seed = (uint64_t)n;
         } else if (cli_flag("run", argc, argv, &i, "--boot", &v)) {
             if (!v || !cli_int("run", "--boot", v, 1000, 1000000, &n))
                 return 2;
@@ -120,14 +113,6 @@ int cli_run(int argc, char **argv)
             if (!v || !cli_int("run", "--batch-tokens", v, 16, 1 << 20, &n))
                 return 2;
             o.batch_tokens = (int)n;
-        } else if (cli_flag("run", argc, argv, &i, "--threads", &v)) {
-            if (!v || !cli_int("run", "--threads", v, 1, 1024, &n))
-                return 2;
-            o.threads = (int)n;
-        } else if (cli_flag("run", argc, argv, &i, "--device", &v)) {
-            if (!v)
-                return 2;
-            device = v;
         } else {
             cli_error("run", "unknown option '%s' (see `ablate run --help`)", argv[i]);
             return 2;
@@ -151,14 +136,13 @@ int cli_run(int argc, char **argv)
         cli_error("run", "--metric: expected acc or acc_norm, found '%s'", metric);
         return 2;
     }
-    if (!strcmp(device, "cpu"))
-        o.device = 0;
-    else if (!strcmp(device, "cuda"))
-        o.device = 1;
-    else {
-        cli_error("run", "--device: expected cpu or cuda, found '%s'", device);
+    if ((o.device = cli_device("run", c.device)) < 0)
         return 2;
-    }
+    o.model_dir = c.model_dir;
+    o.data_dir = c.data_dir;
+    o.seed = c.seed;
+    o.threads = c.threads;
+    const char *device = c.device;
     /* the command line, and a default run directory named by a hash of the options */
     char cmd[1024] = "ablate";
     size_t cl = strlen(cmd);

@@ -36,16 +36,17 @@ static void drop_pages(const void *p, size_t n)
         madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-static abl_status check_finite(const model *m, const char *name, const float *x, size_t n,
+static abl_status check_finite(const model *m, const st_tensor *t, const float *x, size_t n,
                                abl_err *err)
 {
     if (!m->opts.check_finite)
         return ABL_OK;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
-            return abl_fail(err, ABL_E_NUMERIC, "model.safetensors: tensor '%s': expected finite "
+            return abl_fail(err, ABL_E_NUMERIC, "%s: tensor '%s': expected finite "
                             "values, found %g at element %zu (hint: the checkpoint is corrupt or "
-                            "was converted badly)", name, (double)x[i], i);
+                            "was converted badly)", st_shard_path(m->st, t->shard), t->name,
+                            (double)x[i], i);
     return ABL_OK;
 }
 
@@ -61,7 +62,7 @@ static abl_status load_weight(model *m, kweight *w, hf_role role, int layer, abl
     float *owned = NULL;
     if ((s = st_read_f32(t, &data, &owned, err)))
         return s;
-    s = check_finite(m, t->name, data, (size_t)n * (size_t)k, err);
+    s = check_finite(m, t, data, (size_t)n * (size_t)k, err);
     if (!s)
         s = kweight_pack(w, data, n, k, err);
     free(owned);
@@ -86,7 +87,7 @@ static abl_status load_vec(model *m, float **slot, float **cursor, hf_role role,
     float *owned = NULL;
     if ((s = st_read_f32(t, &data, &owned, err)))
         return s;
-    s = check_finite(m, t->name, data, n, err);
+    s = check_finite(m, t, data, n, err);
     memcpy(*cursor, data, n * sizeof(float));
     free(owned);
     *slot = *cursor;
@@ -128,7 +129,7 @@ static abl_status load_embeddings(model *m, abl_err *err)
     if ((s = st_read_f32(t, &m->embed, &m->embed_owned, err)))
         return s;
     size_t n = (size_t)c->vocab * (size_t)c->d_model;
-    if ((s = check_finite(m, t->name, m->embed, n, err)))
+    if ((s = check_finite(m, t, m->embed, n, err)))
         return s;
     if (c->tie_embeddings)
         s = kweight_pack(&m->head, m->embed, c->vocab, c->d_model, err);

@@ -263,6 +263,47 @@ abl_status ev_each_jsonl(ev_docs *d, const char *dir, const char *rel, ev_jsonl_
     return s;
 }
 
+abl_status ev_each_json_array(ev_docs *d, const char *dir, const char *rel, ev_jsonl_fn fn,
+                              void *user, abl_err *err)
+{
+    char path[512], where[600];
+    char *buf = NULL;
+    size_t len = 0;
+    json_doc *doc = NULL;
+    abl_status s = ev_read_file(dir, rel, &buf, &len, path, sizeof path, err);
+    if (!s)
+        s = json_parse(&doc, buf, len, path, err);
+    if (!s && json_root(doc)->type != JSON_ARRAY)
+        s = abl_fail(err, ABL_E_FORMAT, "%s: expected a JSON array of questions, found another type", path);
+    for (size_t i = 0; !s && i < json_root(doc)->len; i++) {
+        snprintf(where, sizeof where, "%s: element %zu", path, i);
+        s = fn(d, &json_root(doc)->kids[i], where, user, err);
+    }
+    json_free(doc);
+    free(buf);
+    return s;
+}
+
+abl_status ev_json_foundry(const json_val *obj, const json_val **query, const json_val **choices,
+                           int64_t *gold, const char *where, abl_err *err)
+{
+    abl_status s;
+    if ((s = ev_json_str(obj, "query", query, where, err)) ||
+        (s = ev_json_strs(obj, "choices", choices, where, err)))
+        return s;
+    return ev_json_int(obj, "gold", gold, where, err);
+}
+
+abl_status ev_docs_choices_end(ev_docs *d, const json_val *choices, const char *where, abl_err *err)
+{
+    abl_status s;
+    for (size_t i = 0; i < choices->len; i++)
+        if ((s = ev_docs_choice(d, NULL, 0, " ", choices->kids[i].str, choices->kids[i].len, false,
+                                err)))
+            return s;
+    return ev_docs_end(d, where, err);
+}
+
 abl_status ev_json_int(const json_val *obj, const char *key, int64_t *out, const char *where,
                        abl_err *err)
 {

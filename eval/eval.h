@@ -92,6 +92,14 @@ ev_load_opts ev_load_opts_default(void);
 /* Names of the built-in tasks, in table order (NULL-terminated). `--tasks all` means these. */
 const char *const *ev_task_names(void);
 
+/* Check a comma list of task names ("all", built-in names, jsonl:PATH, corpus:PATH; empty
+ * entries are skipped) without loading anything, so a typo fails before any work. Errors:
+ * ABL_E_ARG naming the first unknown task and listing the known ones. Thread-safe. */
+abl_status ev_tasks_check(const char *list, abl_err *err);
+
+/* Fill err with "unknown task 'name' (known: ...)" and return ABL_E_ARG. Thread-safe. */
+abl_status ev_task_unknown(const char *name, abl_err *err);
+
 /* Load task `name` (a built-in name, "jsonl:PATH" for the generic multiple-choice JSONL format
  * {"context": str, "choices": [str...], "label": int}, or "corpus:PATH" for next-token accuracy
  * on any text file), sample --limit items with the seed, and tokenize every request with tok

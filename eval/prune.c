@@ -53,7 +53,7 @@ typedef struct {
     float *save;
     size_t save_cap;
     double *row_cos;
-    int cap_tok;
+    size_t cap_tok;     /* elements of row_cos */
 } pctx;
 
 static void side_free(pside *s, int L)
@@ -125,16 +125,9 @@ static abl_status measure(pctx *c, pside *sides, int n, const uint8_t *removed, 
             if (c->o->stop && *c->o->stop)
                 return abl_fail(err, ABL_E_INTERRUPTED, "prune: interrupted");
             size_t need = (size_t)c->L * fb->n_tok * c->D;
-            if (need > c->save_cap) {
-                free(c->save);
-                c->save = malloc(need * sizeof(float));
-                c->save_cap = c->save ? need : 0;
-            }
-            if (fb->n_tok > c->cap_tok) {
-                free(c->row_cos);
-                c->row_cos = malloc(sizeof(double) * (size_t)fb->n_tok);
-                c->cap_tok = c->row_cos ? fb->n_tok : 0;
-            }
+            c->save = study_reserve(c->save, &c->save_cap, need, sizeof(float));
+            c->row_cos = study_reserve(c->row_cos, &c->cap_tok, (size_t)fb->n_tok,
+                                       sizeof(double));
             if (!c->save || !c->row_cos)
                 return abl_fail(err, ABL_E_NOMEM, "prune: out of memory for a batch");
             cos_hook h = {c->L, c->D, STUDY_UNIT_BLOCK, c->save, (size_t)fb->n_tok * c->D,
@@ -277,6 +270,9 @@ abl_status prune_run(const prune_opts *o, report_curve *curves, int *n_curves, a
     int nc = split(o->calib, cn, PRUNE_MAX_TASKS), ne = split(o->eval, en, PRUNE_MAX_TASKS);
     if (nc <= 0 || ne <= 0)
         return abl_fail(err, ABL_E_ARG, "--calib/--eval: expected comma lists of task names");
+    abl_status s0 = ev_tasks_check(o->calib, err);
+    if (s0 || (s0 = ev_tasks_check(o->eval, err)))
+        return s0;
     model_opts mo = model_opts_default();
     mo.threads = o->threads;
     mo.device = o->device;

@@ -194,6 +194,22 @@ static void corr_line(FILE *f, const char *what, const study_corr *c)
             p, s, k, d, c->n_pairs);
 }
 
+/* A column header for task `name`: a jsonl:/corpus: task shows its file's basename without the
+ * extension ("jsonl:/tmp/x/task.jsonl" -> "task"), a built-in task its name. */
+static const char *task_header(const char *name, char *buf, size_t cap)
+{
+    const char *p = !strncmp(name, "jsonl:", 6) ? name + 6 : !strncmp(name, "corpus:", 7) ? name + 7 : NULL;
+    if (!p)
+        return name;
+    const char *slash = strrchr(p, '/');
+    if (slash && slash[1])
+        p = slash + 1;
+    const char *dot = strrchr(p, '.');
+    size_t n = dot && dot > p ? (size_t)(dot - p) : strlen(p);
+    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+    return buf;
+}
+
 void report_table(const study_result *r, FILE *f, bool utf8)
 {
     const study_task_res *P = &r->pooled;
@@ -210,8 +226,10 @@ void report_table(const study_result *r, FILE *f, bool utf8)
     fprintf(f, "\n%s  (%s removed one at a time; drop = accuracy points lost; rel = accuracy "
                "relevance)\n\n", r->model_dir, r->unit_name);
     fprintf(f, "%-8s %-8s %-8s %-7s", "unit", "cos", "", "angdist");
-    for (int t = 0; t < r->n_tasks; t++)
-        fprintf(f, " %9.9s", r->tasks[t].name);
+    for (int t = 0; t < r->n_tasks; t++) {
+        char hb[64];
+        fprintf(f, " %9.9s", task_header(r->tasks[t].name, hb, sizeof hb));
+    }
     fprintf(f, " %9s %-10s %6s\n", "drop(avg)", "", "rel");
     for (int u = 0; u < r->n_units; u++) {
         char lab[32], b[32];

@@ -276,15 +276,8 @@ abl_status ev_task_load(ev_task **out, const char *name, tokenizer *tok, const e
         o = &def;
     const char *arg = NULL;
     const ev_task_def *td = ev_task_find(name, &arg);
-    if (!td) {
-        char list[512] = "";
-        for (const char *const *n = ev_task_names(); *n; n++) {
-            strncat(list, *n, sizeof list - strlen(list) - 1);
-            strncat(list, " ", sizeof list - strlen(list) - 1);
-        }
-        return abl_fail(err, ABL_E_ARG, "unknown task '%s' (known: %sjsonl:PATH corpus:PATH)", name ? name : "",
-                        list);
-    }
+    if (!td)
+        return ev_task_unknown(name, err);
     ev_task *t = calloc(1, sizeof *t);
     ev_priv *pv = calloc(1, sizeof *pv);
     if (!t || !pv) {

@@ -255,29 +255,27 @@ typedef struct {
     size_t save_cap;        /* floats */
     double *row_cos;
     int32_t *last_row;
-    int cap_tok, cap_seq;
+    size_t cap_tok, cap_seq;   /* elements of row_cos, last_row */
     char *payload;
     size_t payload_cap;
 } study_ctx;
 
+void *study_reserve(void *p, size_t *cap, size_t need, size_t elt)
+{
+    if (need <= *cap)
+        return p;
+    free(p);
+    void *q = malloc(need * elt);
+    *cap = q ? need : 0;
+    return q;
+}
+
 static abl_status grow(study_ctx *c, const fwd_batch *fb, abl_err *err)
 {
     size_t need = (size_t)c->L * fb->n_tok * c->D;
-    if (need > c->save_cap) {
-        free(c->save);
-        c->save = malloc(need * sizeof(float));
-        c->save_cap = c->save ? need : 0;
-    }
-    if (fb->n_tok > c->cap_tok) {
-        free(c->row_cos);
-        c->row_cos = malloc(sizeof(double) * (size_t)fb->n_tok);
-        c->cap_tok = c->row_cos ? fb->n_tok : 0;
-    }
-    if (fb->n_seq > c->cap_seq) {
-        free(c->last_row);
-        c->last_row = malloc(sizeof(int32_t) * (size_t)fb->n_seq);
-        c->cap_seq = c->last_row ? fb->n_seq : 0;
-    }
+    c->save = study_reserve(c->save, &c->save_cap, need, sizeof(float));
+    c->row_cos = study_reserve(c->row_cos, &c->cap_tok, (size_t)fb->n_tok, sizeof(double));
+    c->last_row = study_reserve(c->last_row, &c->cap_seq, (size_t)fb->n_seq, sizeof(int32_t));
     if (!c->save || !c->row_cos || !c->last_row)
         return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the saved residuals of a "
                         "batch of %d tokens (%zu MB; hint: smaller batches)", fb->n_tok,
@@ -635,6 +633,9 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     if (n_tasks <= 0)
         return abl_fail(err, ABL_E_ARG, "--tasks '%s': expected a comma list of task names "
                         "(see `ablate eval --help`) or 'all'", o->tasks ? o->tasks : "");
+    abl_status s0 = ev_tasks_check(o->tasks, err); /* every name, before loading anything */
+    if (s0)
+        return s0;
     if (o->n_boot < 1)
         return abl_fail(err, ABL_E_ARG, "bootstrap resamples: expected >= 1, found %d",
                         o->n_boot);

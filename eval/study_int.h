@@ -3,6 +3,7 @@
 #ifndef STUDY_INT_H
 #define STUDY_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../engine/model.h"
@@ -60,6 +61,12 @@ typedef struct {
 } cos_hook;
 
 void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b);
+
+/* Scratch that only grows: returns p when *cap >= need, else frees p and returns a fresh
+ * malloc of need elements of elt bytes (contents not kept), setting *cap to need, or to 0 with
+ * NULL returned when out of memory. The caller owns the result (free). Not thread-safe on one
+ * buffer. */
+void *study_reserve(void *p, size_t *cap, size_t need, size_t elt);
 
 /* Allocate / free the per-unit arrays of a task result. */
 abl_status study_task_alloc(study_task_res *T, int n_units);

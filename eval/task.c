@@ -1,5 +1,6 @@
 /* eval/task.c - the table of built-in tasks (adding a task = one eval/task_<name>.c file plus
  * one line here) and name lookup, including "jsonl:PATH" and "corpus:PATH". */
+#include <stdio.h>
 #include <string.h>
 
 #include "task.h"
@@ -42,4 +43,38 @@ const ev_task_def *ev_task_find(const char *name, const char **arg)
         if (!strcmp(ev_table[i]->name, name))
             return ev_table[i];
     return NULL;
+}
+
+abl_status ev_task_unknown(const char *name, abl_err *err)
+{
+    char list[512] = "";
+    for (const char *const *n = ev_names; *n; n++) {
+        strncat(list, *n, sizeof list - strlen(list) - 1);
+        strncat(list, " ", sizeof list - strlen(list) - 1);
+    }
+    return abl_fail(err, ABL_E_ARG, "unknown task '%s' (known: %sjsonl:PATH corpus:PATH; "
+                    "see `ablate eval --help`)", name ? name : "", list);
+}
+
+abl_status ev_tasks_check(const char *list, abl_err *err)
+{
+    if (!list || !*list)
+        return abl_fail(err, ABL_E_ARG, "expected a comma list of task names or 'all', found ''");
+    if (!strcmp(list, "all"))
+        return ABL_OK;
+    for (const char *s = list; *s;) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        char name[4096];
+        if (n >= sizeof name)
+            return abl_fail(err, ABL_E_ARG, "task name too long (%zu bytes, max %zu)", n,
+                            sizeof name - 1);
+        memcpy(name, s, n);
+        name[n] = 0;
+        const char *arg;
+        if (n && !ev_task_find(name, &arg))
+            return ev_task_unknown(name, err);
+        s += n + (e != NULL);
+    }
+    return ABL_OK;
 }

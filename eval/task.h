@@ -113,6 +113,20 @@ typedef abl_status (*ev_jsonl_fn)(ev_docs *d, const json_val *root, const char *
 abl_status ev_each_jsonl(ev_docs *d, const char *dir, const char *rel, ev_jsonl_fn fn, void *user,
                          abl_err *err);
 
+/* Call fn(d, element, where, user, err) for every element of the JSON file dir/rel, which must
+ * hold one array (where = "path: element i"); stops at the first error. */
+abl_status ev_each_json_array(ev_docs *d, const char *dir, const char *rel, ev_jsonl_fn fn,
+                              void *user, abl_err *err);
+
+/* The llm-foundry item form {"query": str, "choices": [str...], "gold": int}: the three
+ * required members (borrowed from obj), or ABL_E_FORMAT naming where and the field. */
+abl_status ev_json_foundry(const json_val *obj, const json_val **query, const json_val **choices,
+                           int64_t *gold, const char *where, abl_err *err);
+
+/* Add every string of the array choices as the continuation " " + text (norm over the text),
+ * then ev_docs_end the document. */
+abl_status ev_docs_choices_end(ev_docs *d, const json_val *choices, const char *where, abl_err *err);
+
 /* ---- the task table -------------------------------------------------------------------- */
 
 typedef struct {

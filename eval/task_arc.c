@@ -1,7 +1,5 @@
 /* eval/task_arc.c - ARC-Easy (arc_easy/test.json, one JSON array) and ARC-Challenge
  * (arc_challenge/test.jsonl). lm-eval: "Question: <q>\nAnswer:", continuations " <choice>". */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "task.h"
@@ -37,38 +35,21 @@ static abl_status arc_doc(ev_docs *d, const json_val *o, const char *where, ev_s
     if ((s = ev_str_catz(ctx, "Question: ", err)) || (s = ev_str_cat(ctx, q->str, q->len, err)) ||
         (s = ev_str_catz(ctx, "\nAnswer:", err)) || (s = ev_docs_begin(d, ctx->p, ctx->n, gold, -1, err)))
         return s;
-    for (size_t i = 0; i < text->len; i++)
-        if ((s = ev_docs_choice(d, NULL, 0, " ", text->kids[i].str, text->kids[i].len, false, err)))
-            return s;
-    return ev_docs_end(d, where, err);
-}
-
-static abl_status arc_easy_read(ev_docs *d, const char *dir, const char *arg, abl_err *err)
-{
-    (void)arg;
-    char path[512], where[600];
-    char *buf = NULL;
-    size_t len = 0;
-    json_doc *doc = NULL;
-    ev_str ctx = {0};
-    abl_status s = ev_read_file(dir, "arc_easy/test.json", &buf, &len, path, sizeof path, err);
-    if (!s)
-        s = json_parse(&doc, buf, len, path, err);
-    if (!s && json_root(doc)->type != JSON_ARRAY)
-        s = abl_fail(err, ABL_E_FORMAT, "%s: expected a JSON array of questions, found another type", path);
-    for (size_t i = 0; !s && i < json_root(doc)->len; i++) {
-        snprintf(where, sizeof where, "%s: element %zu", path, i);
-        s = arc_doc(d, &json_root(doc)->kids[i], where, &ctx, err);
-    }
-    json_free(doc);
-    ev_str_free(&ctx);
-    free(buf);
-    return s;
+    return ev_docs_choices_end(d, text, where, err);
 }
 
 static abl_status arc_line(ev_docs *d, const json_val *o, const char *where, void *user, abl_err *err)
 {
     return arc_doc(d, o, where, user, err);
+}
+
+static abl_status arc_easy_read(ev_docs *d, const char *dir, const char *arg, abl_err *err)
+{
+    (void)arg;
+    ev_str ctx = {0};
+    abl_status s = ev_each_json_array(d, dir, "arc_easy/test.json", arc_line, &ctx, err);
+    ev_str_free(&ctx);
+    return s;
 }
 
 static abl_status arc_challenge_read(ev_docs *d, const char *dir, const char *arg, abl_err *err)

@@ -8,13 +8,10 @@ static abl_status obqa_line(ev_docs *d, const json_val *o, const char *where, vo
     const json_val *q, *ch;
     int64_t gold;
     abl_status s;
-    if ((s = ev_json_str(o, "query", &q, where, err)) || (s = ev_json_strs(o, "choices", &ch, where, err)) ||
-        (s = ev_json_int(o, "gold", &gold, where, err)) || (s = ev_docs_begin(d, q->str, q->len, (int)gold, -1, err)))
+    if ((s = ev_json_foundry(o, &q, &ch, &gold, where, err)) ||
+        (s = ev_docs_begin(d, q->str, q->len, (int)gold, -1, err)))
         return s;
-    for (size_t i = 0; i < ch->len; i++)
-        if ((s = ev_docs_choice(d, NULL, 0, " ", ch->kids[i].str, ch->kids[i].len, false, err)))
-            return s;
-    return ev_docs_end(d, where, err);
+    return ev_docs_choices_end(d, ch, where, err);
 }
 
 static abl_status obqa_read(ev_docs *d, const char *dir, const char *arg, abl_err *err)

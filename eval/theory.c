@@ -24,6 +24,7 @@
  * 0.68) costs nothing: the cosine score ranks the blocks exactly backwards. */
 #include "theory.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -295,6 +296,30 @@ static abl_status mkdir1(const char *p, abl_err *err)
     return ABL_OK;
 }
 
+/* A theory folder holds only model/, task.jsonl (and its temporary) and study-eps* run
+ * directories: refuse to write into any other non-empty folder (e.g. a study run directory). */
+static abl_status check_out_dir(const char *dir, abl_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return ABL_OK; /* missing (created next) or not a folder (mkdir reports it) */
+    const struct dirent *e;
+    char bad[256] = "";
+    while ((e = readdir(d)) && !bad[0]) {
+        const char *n = e->d_name;
+        if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "model") &&
+            strncmp(n, "task.jsonl", 10) && strncmp(n, ".task.jsonl.tmp", 15) &&
+            strncmp(n, "study-eps", 9))
+            snprintf(bad, sizeof bad, "%.200s", n);
+    }
+    closedir(d);
+    if (bad[0])
+        return abl_fail(err, ABL_E_ARG, "%s: expected a new, empty or earlier `ablate theory` "
+                        "folder, found a non-empty folder holding '%s' (hint: pick another "
+                        "--out, e.g. runs/theory)", dir, bad);
+    return ABL_OK;
+}
+
 abl_status theory_write(const char *dir, double eps, theory_info *info, abl_err *err)
 {
     if (!(eps >= 1e-9 && eps <= 0.1))
@@ -302,7 +327,7 @@ abl_status theory_write(const char *dir, double eps, theory_info *info, abl_err 
     char mdir[4096], path[4200];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
     abl_status s;
-    if ((s = mkdir1(dir, err)) || (s = mkdir1(mdir, err)))
+    if ((s = check_out_dir(dir, err)) || (s = mkdir1(dir, err)) || (s = mkdir1(mdir, err)))
         return s;
     theory_w *w = malloc(sizeof *w);
     if (!w)

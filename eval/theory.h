@@ -18,7 +18,10 @@ typedef struct {
 /* Write into dir (created if needed): model/config.json, model/model.safetensors,
  * model/tokenizer.json (a byte-level BPE over the 256 bytes plus <|endoftext|>) and task.jsonl
  * (the toy multiple-choice task, for `jsonl:PATH`). eps must lie in [1e-9, 0.1] (ABL_E_ARG).
- * Files are written atomically. ABL_E_IO names the path on failure. */
+ * Files are written atomically. ABL_E_IO names the path on failure. A non-empty dir holding
+ * anything but an earlier theory's files (model/, task.jsonl, study-eps*) is refused with
+ * ABL_E_ARG, so a study run directory is never written into; re-running into its own output is
+ * fine. */
 abl_status theory_write(const char *dir, double eps, theory_info *info, abl_err *err);
 
 #endif

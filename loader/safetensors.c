@@ -95,6 +95,13 @@ int st_count(const st_file *f) { return f ? f->n : 0; }
 
 const char *st_path(const st_file *f) { return f && f->path ? f->path : "safetensors"; }
 
+const char *st_shard_path(const st_file *f, int shard)
+{
+    if (!f || shard < 0 || shard >= f->n_shards || !f->shards[shard].path)
+        return st_path(f);
+    return f->shards[shard].path;
+}
+
 const st_tensor *st_at(const st_file *f, int i)
 {
     ABL_ASSERT(f && i >= 0 && i < f->n);

@@ -42,6 +42,9 @@ const st_tensor *st_at(const st_file *f, int i);          /* i in [0, st_count) 
 const st_tensor *st_find(const st_file *f, const char *name); /* NULL when absent */
 const char *st_metadata(const st_file *f, const char *key);  /* __metadata__ value or NULL */
 const char *st_path(const st_file *f);   /* the path given to st_open (for messages) */
+/* The file that holds shard `shard` (st_tensor.shard): the full .safetensors path, for
+ * messages; st_path(f) when out of range. Borrowed, valid until st_close. Thread-safe. */
+const char *st_shard_path(const st_file *f, int shard);
 
 const char *st_dtype_name(st_dtype d);   /* "F32", ... */
 size_t st_dtype_size(st_dtype d);        /* bytes per element (BOOL = 1) */
