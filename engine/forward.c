@@ -90,6 +90,13 @@ static abl_status check_batch(const model *m, const fwd_batch *b, const run_plan
     if (plan && (plan->start_layer < 0 || plan->start_layer > c->n_layers))
         return abl_fail(err, ABL_E_ARG, "run plan: expected start_layer in [0, %d], found %d",
                         c->n_layers, plan->start_layer);
+    if (plan && (plan->topk < 0 || plan->topk > MODEL_TOPK_MAX || plan->topk > c->vocab ||
+                 (plan->topk > 0 && (!plan->topk_ids || !plan->topk_lp))))
+        return abl_fail(err, ABL_E_ARG, "run plan: expected topk in [0, %d] with output "
+                        "arrays, found %d", MODEL_TOPK_MAX, plan->topk);
+    if (plan && plan->topk > 0 && m->backend)
+        return abl_fail(err, ABL_E_UNSUPPORTED, "run plan: top-k logits are not implemented "
+                        "on the CUDA backend (hint: --device cpu)");
     if (plan && plan->start_layer > 0 && !plan->resume)
         return abl_fail(err, ABL_E_ARG, "run plan: start_layer %d needs a resume residual "
                         "(hint: cache resid_pre of that block from an intact pass)",
@@ -112,11 +119,31 @@ static abl_status check_batch(const model *m, const fwd_batch *b, const run_plan
     return ABL_OK;
 }
 
+/* The k largest entries of row (V) in descending order (ties: lower id first) into ids/lp,
+ * as log-probs (row - lse). k <= V and k <= MODEL_TOPK_MAX. */
+static void top_k(const float *row, int V, int k, double lse, int32_t *ids, float *lp)
+{
+    int n = 0;
+    for (int v = 0; v < V; v++) {
+        if (n == k && row[v] <= row[ids[n - 1]])
+            continue;
+        int j = n < k ? n++ : k - 1; /* insertion point search from the end */
+        while (j > 0 && row[v] > row[ids[j - 1]]) {
+            ids[j] = ids[j - 1];
+            j--;
+        }
+        ids[j] = v;
+    }
+    for (int j = 0; j < k; j++)
+        lp[j] = (float)((double)row[ids[j]] - lse);
+}
+
 /* Log-probs of the scored rows: gather up to HEAD_CHUNK normed rows, one head matmul into the
  * (HEAD_CHUNK, V) scratch, then logsumexp and the target per row. normed: x is already
  * final-normed (the FINAL hook ran); otherwise the gathered rows are normed here. */
-static void score_rows(model *m, fwd_batch *b, const float *x, bool normed)
+static void score_rows(model *m, fwd_batch *b, const float *x, bool normed, const run_plan *plan)
 {
+    int k = plan && plan->topk > 0 ? plan->topk : 0;
     const hf_config *c = &m->cfg;
     int D = c->d_model, V = c->vocab;
     for (int i0 = 0; i0 < b->n_score; i0 += MODEL_HEAD_CHUNK) {
@@ -136,6 +163,9 @@ static void score_rows(model *m, fwd_batch *b, const float *x, bool normed)
                 best = row[v] > best ? row[v] : best;
             b->score_lp[i0 + j] = (float)((double)row[tgt] - lse);
             b->score_top1[i0 + j] = row[tgt] >= best;
+            if (k)
+                top_k(row, V, k, lse, plan->topk_ids + (size_t)(i0 + j) * k,
+                      plan->topk_lp + (size_t)(i0 + j) * k);
         }
     }
 }
@@ -165,9 +195,9 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
     if (final_hook) {
         kern.rmsnorm(m->s.xn, x, m->final_norm, T, D, (float)c->norm_eps);
         fire(plan, -1, HOOK_FINAL, m->s.xn, b);
-        score_rows(m, b, m->s.xn, true);
+        score_rows(m, b, m->s.xn, true, plan);
     } else {
-        score_rows(m, b, x, false);
+        score_rows(m, b, x, false, plan);
     }
     return ABL_OK;
 }

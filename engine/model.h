@@ -96,6 +96,10 @@ typedef struct {
     model_hook hook;
     void *hook_user;
     unsigned hook_mask;        /* bit (1u << hook_point) per wanted point */
+    int topk;                  /* 0 = none; else the k (<= 64) most likely next tokens per
+                                * scored row are written to topk_ids / topk_lp */
+    int32_t *topk_ids;         /* (n_score, topk) out: ids, most likely first */
+    float *topk_lp;            /* (n_score, topk) out: their log-probs */
 } run_plan;
 
 /* Run the batch under plan (NULL = plain forward) and fill b->score_lp / score_top1.

@@ -13,6 +13,7 @@
 /* Rows of the head matmul done at once when scoring: the (HEAD_CHUNK, V) logits scratch is the
  * largest per-row buffer; there is never a (T, V) one. */
 #define MODEL_HEAD_CHUNK 64
+#define MODEL_TOPK_MAX 64 /* largest run_plan.topk */
 
 typedef struct {
     float *attn_norm;       /* (D) input_layernorm */

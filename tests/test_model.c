@@ -476,3 +476,65 @@ void test_model_cli_generate_and_lens(tctx *t)
                   "1", NULL};
     T_CHECK(t, cli_bench_forward(9, b1) == 0);
 }
+
+/* Top-k of each scored row equals a brute-force sort of model_logits on the final residual. */
+void test_model_topk_matches_full_logits(tctx *t)
+{
+    kern_init(NULL, NULL);
+    model *m = load(t, TINY_DIR, 1);
+    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
+                  : NULL;
+    fwd_batch b;
+    if (!g || !teacher_batch(g, &b)) {
+        golden_free(g);
+        model_free(m);
+        return;
+    }
+    enum { K = 5 };
+    int T = b.n_tok, D = model_config(m)->d_model, V = model_config(m)->vocab, L =
+        model_config(m)->n_layers;
+    int32_t *ids = malloc((size_t)b.n_score * K * sizeof(int32_t));
+    float *lp = malloc((size_t)b.n_score * K * sizeof(float));
+    float *res = malloc((size_t)T * D * sizeof(float));
+    float *logits = malloc((size_t)V * sizeof(float));
+    abl_err err = {0};
+    grab gr = {L - 1, HOOK_RESID_POST, res, (size_t)T * D};
+    run_plan p = {.hook = grab_hook, .hook_user = &gr, .hook_mask = 1u << HOOK_RESID_POST,
+                  .topk = K, .topk_ids = ids, .topk_lp = lp};
+    if (ids && lp && res && logits && !model_forward(m, &b, &p, &err)) {
+        for (int i = 0; i < b.n_score && !t_failed(t); i++) {
+            model_logits(m, res + (size_t)b.score_row[i] * D, logits, true);
+            double mx = logits[0], se = 0;
+            for (int v = 1; v < V; v++)
+                mx = logits[v] > mx ? logits[v] : mx;
+            for (int v = 0; v < V; v++)
+                se += exp((double)logits[v] - mx);
+            double lse = mx + log(se);
+            for (int j = 0; j < K; j++) {
+                int32_t id = ids[(size_t)i * K + j];
+                int above = 0; /* tokens strictly more likely than the j-th pick */
+                for (int v = 0; v < V; v++)
+                    above += logits[v] > logits[id];
+                T_CHECK(t, above <= j);
+                T_CHECK(t, fabs(lp[(size_t)i * K + j] - ((double)logits[id] - lse)) < 1e-4);
+                if (j)
+                    T_CHECK(t, lp[(size_t)i * K + j] <= lp[(size_t)i * K + j - 1]);
+            }
+            if (b.score_top1[i])
+                T_CHECK(t, ids[(size_t)i * K] == b.score_tgt[i] ||
+                               fabs(lp[(size_t)i * K] - b.score_lp[i]) < 1e-6);
+        }
+        t_note(t, "top-%d of %d scored rows checked against full logits", K, b.n_score);
+        run_plan bad = {.topk = 65, .topk_ids = ids, .topk_lp = lp};
+        T_CHECK(t, model_forward(m, &b, &bad, &err) == ABL_E_ARG);
+    } else {
+        t_fail(t, "forward: %s", err.msg);
+    }
+    free(ids);
+    free(lp);
+    free(res);
+    free(logits);
+    batch_free(&b);
+    golden_free(g);
+    model_free(m);
+}
