@@ -221,7 +221,8 @@ abl_status cfg_load(hf_config *cfg, const char *path, abl_err *err)
     memset(cfg, 0, sizeof *cfg);
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open: %s (hint: pass a Hugging Face model folder)",
+        return abl_fail(err, ABL_E_IO, "%s: cannot open: %s (hint: pass a Hugging Face model "
+                        "folder with --model, or run `make model` for the default one)",
                         path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
