@@ -7,6 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages are one line: control bytes that came from file contents (a newline inside a
+ * tokenizer pattern, say) are written as \xNN; the result is cut to fit. */
+static void one_line(char *msg, size_t cap)
+{
+    char tmp[sizeof ((abl_err *)0)->msg];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && o + 1 < sizeof tmp; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            if (o + 5 >= sizeof tmp)
+                break;
+            snprintf(tmp + o, 5, "\\x%02x", *p);
+            o += 4;
+        } else {
+            tmp[o++] = (char)*p;
+        }
+    }
+    tmp[o] = 0;
+    snprintf(msg, cap, "%s", tmp);
+}
+
 abl_status abl_fail(abl_err *err, abl_status code, const char *fmt, ...)
 {
     if (err) {
@@ -14,6 +34,7 @@ abl_status abl_fail(abl_err *err, abl_status code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg, sizeof err->msg);
         err->code = code;
     }
     return code;
@@ -39,6 +60,7 @@ abl_status abl_wrap(abl_err *err, const char *fmt, ...)
         no = room;
     memcpy(err->msg + np + 2, old, no);
     err->msg[np + 2 + no] = 0;
+    one_line(err->msg, sizeof err->msg);
     return err->code;
 }
 
