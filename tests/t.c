@@ -2,6 +2,7 @@
  * Each test runs in a child process; the child writes its verdict to a pipe. */
 #include "t.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,4 +94,43 @@ int t_close_f32(tctx *t, const char *what, const float *a, const float *b, size_
         return 0;
     }
     return 1;
+}
+
+void t_replay_corpus(tctx *t, const char *dir, int (*one)(const uint8_t *data, size_t size))
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        t_fail(t, "%s: cannot open the corpus (run the tests from the repository root)", dir);
+        return;
+    }
+    int files = 0;
+    size_t bytes = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        FILE *fp = fopen(path, "rb");
+        long size = -1;
+        if (fp && fseek(fp, 0, SEEK_END) == 0)
+            size = ftell(fp);
+        uint8_t *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+        size_t n = 0;
+        if (buf && fseek(fp, 0, SEEK_SET) == 0)
+            n = fread(buf, 1, (size_t)size, fp);
+        if (fp)
+            fclose(fp);
+        if (!buf || n != (size_t)size) {
+            t_fail(t, "%s: cannot read", path);
+            free(buf);
+            continue;
+        }
+        one(buf, n);
+        free(buf);
+        files++;
+        bytes += n;
+    }
+    closedir(d);
+    t_note(t, "%s: %d files, %zu bytes replayed", dir, files, bytes);
+    T_CHECK(t, files > 0);
 }

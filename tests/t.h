@@ -4,6 +4,7 @@
 #define T_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct tctx tctx;
 
@@ -25,6 +26,11 @@ int t_failed(const tctx *t);
 void t_note(tctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A scratch directory unique to this test (created, removed afterwards unless it failed). */
 const char *t_tmpdir(tctx *t);
+
+/* Run one(data, size) on every file of a committed fuzz corpus dir (names starting with '.'
+ * skipped), so each saved input stays a regression test: the fuzz checks abort the forked test
+ * on a violation. Fails when the dir cannot be opened, a file cannot be read, or it is empty. */
+void t_replay_corpus(tctx *t, const char *dir, int (*one)(const uint8_t *data, size_t size));
 
 /* Check helpers: record a failure naming file:line and the expression. Return the condition. */
 int t_check_(tctx *t, int ok, const char *expr, const char *file, int line);

@@ -1,6 +1,5 @@
 /* tests/test_tokenizer.c - the tokenizer against HF `tokenizers` goldens (tiny tokenizers in the
  * fast tier, SmolLM2 in the model tier) and hand-written tokenizer.json files made here. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -889,29 +888,5 @@ void test_tokenizer_random_bytes(tctx *t)
  * which abort on a violation. */
 void test_tokenizer_fuzz_corpus(tctx *t)
 {
-    const char *dir = "tests/fuzz/corpus/tokenizer";
-    DIR *d = opendir(dir);
-    if (!d) {
-        t_fail(t, "%s: cannot open", dir);
-        return;
-    }
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[512];
-        size_t len = 0;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        char *buf = slurp(path, &len);
-        if (!buf) {
-            t_fail(t, "%s: cannot read", path);
-            continue;
-        }
-        fuzz_tokenizer_one((const uint8_t *)buf, len);
-        free(buf);
-        n++;
-    }
-    closedir(d);
-    t_note(t, "%d seeds replayed", n);
-    T_CHECK(t, n > 0);
+    t_replay_corpus(t, "tests/fuzz/corpus/tokenizer", fuzz_tokenizer_one);
 }
