@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../loader/json.h"
 
 static const char IM_START[] = "<|im_start|>", IM_END[] = "<|im_end|>";
@@ -81,17 +82,11 @@ char *chat_default_system(const char *dir)
     char path[4096];
     if (snprintf(path, sizeof path, "%s/tokenizer_config.json", dir) >= (int)sizeof path)
         return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     char *buf = NULL, *res = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size)) &&
-        fread(buf, 1, (size_t)size, f) == (size_t)size) {
+    size_t size = 0;
+    if (abl_read_file(path, 0, NULL, &buf, &size, NULL) == ABL_OK) {
         json_doc *doc = NULL;
-        if (json_parse(&doc, buf, (size_t)size, path, NULL) == ABL_OK) {
+        if (json_parse(&doc, buf, size, path, NULL) == ABL_OK) {
             const char *tpl = json_as_str(json_get(json_root(doc), "chat_template"));
             static const char open_sys[] = "<|im_start|>system\n";
             const char *a = tpl ? strstr(tpl, open_sys) : NULL;
@@ -113,7 +108,6 @@ char *chat_default_system(const char *dir)
         json_free(doc);
     }
     free(buf);
-    fclose(f);
     return res;
 }
 

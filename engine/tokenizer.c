@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../loader/json.h"
 #include "tokenizer_int.h"
 #include "unicode_tables.h"
@@ -61,35 +62,6 @@ void tok_ids_free(tok_ids *ids)
     free(ids->v);
     ids->v = NULL;
     ids->n = ids->cap = 0;
-}
-
-static abl_status read_file(const char *path, char **buf, size_t *len, abl_err *err)
-{
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open (hint: run `make model` or pass --model "
-                        "DIR)", path);
-    abl_status st = ABL_OK;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        st = abl_fail(err, ABL_E_IO, "%s: cannot determine the file size", path);
-    } else if (!(*buf = malloc((size_t)size + 1))) {
-        st = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for %ld bytes", path, size);
-    } else if (fread(*buf, 1, (size_t)size, f) != (size_t)size) {
-        st = abl_fail(err, ABL_E_IO, "%s: short read (expected %ld bytes)", path, size);
-    }
-    fclose(f);
-    if (st) {
-        free(*buf);
-        *buf = NULL;
-        return st;
-    }
-    (*buf)[size] = 0;
-    *len = (size_t)size;
-    return ABL_OK;
 }
 
 /* Append bytes to t->text; *off receives where they start. */
@@ -472,7 +444,7 @@ static void load_specials(tokenizer *t, const json_val *root, const char *path)
         char *buf;
         size_t len;
         json_doc *doc = NULL;
-        if (read_file(p, &buf, &len, NULL) != ABL_OK)
+        if (abl_read_file(p, 0, NULL, &buf, &len, NULL) != ABL_OK)
             continue;
         if (json_parse(&doc, buf, len, p, NULL) == ABL_OK) {
             const json_val *r = json_root(doc);
@@ -506,7 +478,7 @@ abl_status tok_load(tokenizer **out, const char *path, abl_err *err)
     *out = NULL;
     char *buf;
     size_t len;
-    abl_status st = read_file(path, &buf, &len, err);
+    abl_status st = abl_read_file(path, 0, "run `make model` or pass --model DIR", &buf, &len, err);
     if (st)
         return st;
     json_doc *doc = NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "task.h"
 
 /* ---- ev_str -------------------------------------------------------------------------- */
@@ -152,46 +153,8 @@ abl_status ev_read_file(const char *dir, const char *rel, char **buf, size_t *le
         snprintf(path, cap, "%s/%s", dir, rel);
     else
         snprintf(path, cap, "%s", rel);
-    FILE *f = fopen(path, "rb");
-    if (!f && dir && *dir)
-        return abl_fail(err, ABL_E_IO,
-                        "%s: cannot open (%s) (hint: run `make data`, or pass --data-dir DIR "
-                        "holding the benchmark folders)",
-                        path, strerror(errno));
-    if (!f)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open (%s)", path, strerror(errno));
-    char *b = NULL;
-    size_t n = 0, c = 0;
-    for (;;) {
-        if (n + 65536 + 1 > c) {
-            size_t nc = c ? c * 2 : 1 << 20;
-            while (nc < n + 65536 + 1)
-                nc *= 2;
-            char *q = realloc(b, nc);
-            if (!q) {
-                free(b);
-                fclose(f);
-                return abl_fail(err, ABL_E_NOMEM, "%s: out of memory reading the file", path);
-            }
-            b = q;
-            c = nc;
-        }
-        size_t got = fread(b + n, 1, c - n - 1, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                free(b);
-                fclose(f);
-                return abl_fail(err, ABL_E_IO, "%s: read error", path);
-            }
-            break;
-        }
-    }
-    fclose(f);
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return ABL_OK;
+    return abl_read_file(path, 0, dir && *dir ? "run `make data`, or pass --data-dir DIR "
+                         "holding the benchmark folders" : NULL, buf, len, err);
 }
 
 void ev_lines_init(ev_lines *it, const char *buf, size_t len)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../base/file.h"
 #include "../base/sha256.h"
 #include "report.h"
 
@@ -63,41 +64,6 @@ static abl_status add_rec(journal *j, const char *key, size_t kl, const char *pl
     j->rec[j->n].payload = p;
     j->n++;
     return ABL_OK;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        *len = n;
-    }
-    return buf;
 }
 
 /* Parse the journal text; returns the byte length of the valid prefix in *good. */
@@ -197,10 +163,10 @@ abl_status journal_open(journal **out, const char *dir, const char *config, abl_
         return s;
     }
     size_t len = 0, good = 0;
-    char *text = read_all(j->path, &len);
-    if (!text && access(j->path, F_OK) == 0) {
+    char *text = NULL;
+    if (access(j->path, F_OK) == 0 && (s = abl_read_file(j->path, 0, NULL, &text, &len, err))) {
         journal_close(j);
-        return abl_fail(err, ABL_E_IO, "%s: cannot read: %s", j->path, strerror(errno));
+        return s;
     }
     if (!text && has_outputs(dir)) {
         journal_close(j);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "json.h"
 
 static const struct { const char *arch, *model_type; bool qkv_bias; } known_archs[] = {
@@ -219,39 +220,11 @@ abl_status cfg_load(hf_config *cfg, const char *path, abl_err *err)
 {
     ABL_ASSERT(cfg && path);
     memset(cfg, 0, sizeof *cfg);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open: %s (hint: pass a Hugging Face model "
-                        "folder with --model, or run `make model` for the default one)",
-                        path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    abl_status st = ABL_OK;
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, fp);
-        n += r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            if (cap >= ((size_t)16 << 20)) {
-                st = abl_fail(err, ABL_E_FORMAT, "%s: larger than 16 MB, not a config.json", path);
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (!buf)
-        st = abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
-    else if (st == ABL_OK && ferror(fp))
-        st = abl_fail(err, ABL_E_IO, "%s: read error", path);
-    fclose(fp);
+    char *buf = NULL;
+    size_t n = 0;
+    abl_status st = abl_read_file(path, (size_t)16 << 20, "pass a Hugging Face model folder "
+                                  "with --model, or run `make model` for the default one", &buf,
+                                  &n, err);
     if (st == ABL_OK)
         st = cfg_parse(cfg, buf, n, path, err);
     free(buf);

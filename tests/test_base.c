@@ -1,7 +1,10 @@
 /* tests/test_base.c - the error convention itself. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../base/abl.h"
+#include "../base/file.h"
 #include "t.h"
 
 void test_base_fail_fills_message(tctx *t)
@@ -25,4 +28,42 @@ void test_base_messages_are_one_line(tctx *t)
     T_CHECK(t, strcmp(e.msg, "f.json: pattern a\\x0ab\\x0dc\\x01 is not supported") == 0);
     abl_wrap(&e, "loading %s", "x\ny");
     T_CHECK(t, strncmp(e.msg, "loading x\\x0ay: f.json", 22) == 0);
+}
+
+static void put(const char *path, const char *s, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(s, 1, n, f);
+        fclose(f);
+    }
+}
+
+void test_base_read_file(tctx *t)
+{
+    char p[512], big[200000];
+    snprintf(p, sizeof p, "%s/f.bin", t_tmpdir(t));
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
+    big[70000] = 0; /* binary contents survive, and the length is not strlen's */
+    put(p, big, sizeof big);
+    char *b = NULL;
+    size_t n = 7;
+    abl_err e = {0};
+    T_CHECK(t, abl_read_file(p, 0, NULL, &b, &n, &e) == ABL_OK);
+    T_CHECK(t, b && n == sizeof big && memcmp(b, big, n) == 0 && b[n] == 0);
+    free(b);
+    /* the cap: exactly max bytes is fine, one more is not */
+    T_CHECK(t, abl_read_file(p, sizeof big, NULL, &b, &n, &e) == ABL_OK && n == sizeof big);
+    free(b);
+    T_CHECK(t, abl_read_file(p, sizeof big - 1, NULL, &b, &n, &e) == ABL_E_FORMAT);
+    T_CHECK(t, !b && n == 0 && strstr(e.msg, "f.bin: larger than 199999 bytes"));
+    put(p, "", 0);
+    T_CHECK(t, abl_read_file(p, 0, NULL, &b, &n, &e) == ABL_OK && n == 0 && b && b[0] == 0);
+    free(b);
+    snprintf(p, sizeof p, "%s/missing", t_tmpdir(t));
+    T_CHECK(t, abl_read_file(p, 0, "make it", &b, &n, &e) == ABL_E_IO && !b);
+    T_CHECK(t, strstr(e.msg, "missing: cannot open (No such file or directory) (hint: make it)"));
+    T_CHECK(t, abl_read_file(t_tmpdir(t), 0, "unused", &b, &n, &e) == ABL_E_IO && !b);
+    T_CHECK(t, strstr(e.msg, ": read error (Is a directory)") && !strstr(e.msg, "hint"));
 }
