@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../base/sha256.h"
+#include "../eval/eval.h"
 #include "../eval/report.h"
 #include "../eval/study.h"
 #include "../kernels/kernels.h"
@@ -42,7 +43,9 @@ static void usage(FILE *f)
         "  --device D         cpu | cuda (default: cpu)\n"
         "  --quiet            no progress lines on stderr\n"
         "  --no-resume        remove each block with a full pass from the embeddings instead of\n"
-        "                     resuming from the cached residual (the slow reference; same numbers)\n\n"
+        "                     resuming from the cached residual (the slow reference; same numbers)\n"
+        "  --estimate         run nothing but one timed work unit: print each task's items,\n"
+        "                     tokens and estimated time for these options on this machine\n\n"
         "The default limit of %d items per task keeps `./ablate` within about 5 minutes on a\n"
         "2-core laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about\n"
         "16 full passes of the 135M-parameter model). Measured on a 2-core AVX2 machine: 15\n"
@@ -56,6 +59,33 @@ static void usage(FILE *f)
         "by another configuration is refused.\n\n"
         "Definitions:\n%s",
         RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT, study_definitions());
+}
+
+/* The cost table of --estimate: per task the work, and its time at the probe's rate. */
+static void print_estimate(const study_result *r, int threads)
+{
+    char d[32];
+    printf("estimate for %s\n", r->command);
+    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s "
+           "kernels, %d threads)\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds,
+           r->flops_per_s / 1e9, r->kernels, threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
+           "TFLOP", "time");
+    double tot_f = 0;
+    long long tot_tok = 0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        const study_task_res *T = &r->tasks[t];
+        ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? T->flops / r->flops_per_s : -1);
+        printf("%-18.18s %8d %12lld %12lld %10.1f %12s\n", T->name, T->n_items, T->n_tok_pass,
+               T->n_score_pass, T->flops / 1e12, d);
+        tot_f += T->flops;
+        tot_tok += T->n_tok_pass;
+    }
+    ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? tot_f / r->flops_per_s : -1);
+    printf("%-18s %8s %12lld %12s %10.1f %12s\n", "total", "", tot_tok, "", tot_f / 1e12, d);
+    printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "
+           "it.\nFLOPs count the projections, attention and the LM head of every pass (2 per "
+           "multiply-add).\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -81,6 +111,8 @@ int cli_run(int argc, char **argv)
             o.progress = false;
         } else if (!strcmp(argv[i], "--no-resume")) {
             o.no_resume = true;
+        } else if (!strcmp(argv[i], "--estimate")) {
+            o.estimate = true;
         } else if (cli_flag("run", argc, argv, &i, "--tasks", &v)) {
             if (!v)
                 return 2;
@@ -144,7 +176,7 @@ int cli_run(int argc, char **argv)
     o.threads = c.threads;
     const char *device = c.device;
     /* the command line, and a default run directory named by a hash of the options */
-    char cmd[1024] = "ablate";
+    char cmd[1024] = "ablate run";
     size_t cl = strlen(cmd);
     for (int i = i0; i < argc && cl < sizeof cmd - 2; i++)
         cl += (size_t)snprintf(cmd + cl, sizeof cmd - cl, " %s", argv[i]);
@@ -171,11 +203,17 @@ int cli_run(int argc, char **argv)
     if (kern_init(NULL, &err))
         return cli_report("run", &err);
     if (o.progress)
-        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s, run directory %s\n",
-                o.model_dir, o.tasks, o.limit, unit, out);
+        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s, %s%s\n", o.model_dir,
+                o.tasks, o.limit, unit, o.estimate ? "estimate only" : "run directory ",
+                o.estimate ? "" : out);
     study_result *r = NULL;
     if (study_run(&o, &r, &err))
         return cli_report("run", &err);
+    if (r->estimated) {
+        print_estimate(r, o.threads);
+        study_result_free(r);
+        return 0;
+    }
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);

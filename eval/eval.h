@@ -244,6 +244,9 @@ void ev_progress_begin(ev_progress *p, FILE *f, const char *label, int64_t total
 void ev_progress_update(ev_progress *p, int64_t add_items, int64_t add_tok);
 void ev_progress_end(ev_progress *p);   /* final line; the tty bar ends with a newline */
 
+/* A duration for people: "42s", "3m07s", "70h12m"; "?" when negative, NaN or absurd. */
+void ev_fmt_duration(char *buf, size_t cap, double seconds);
+
 /* Monotonic wall clock in seconds. */
 double ev_now(void);
 

@@ -14,9 +14,9 @@ double ev_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void fmt_eta(char *buf, size_t cap, double s)
+void ev_fmt_duration(char *buf, size_t cap, double s)
 {
-    if (!(s >= 0) || s > 360000)
+    if (!(s >= 0) || s > 1e8)
         snprintf(buf, cap, "?");
     else if (s >= 3600)
         snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
@@ -33,7 +33,7 @@ static void draw(ev_progress *p, bool final)
     double frac = p->total_tok > 0 ? (double)p->done_tok / (double)p->total_tok
                                    : p->total_items > 0 ? (double)p->done_items / (double)p->total_items : 1;
     char eta[32];
-    fmt_eta(eta, sizeof eta, final ? dt : (tps > 0 ? (double)(p->total_tok - p->done_tok) / tps : -1));
+    ev_fmt_duration(eta, sizeof eta, final ? dt : (tps > 0 ? (double)(p->total_tok - p->done_tok) / tps : -1));
     if (p->tty) {
         char bar[25];
         int fill = (int)(frac * 24 + 0.5);

@@ -258,6 +258,9 @@ typedef struct {
     size_t cap_tok, cap_seq;   /* elements of row_cos, last_row */
     char *payload;
     size_t payload_cap;
+    /* estimate mode: the one timed work unit */
+    double probe_s, probe_flops;
+    long long probe_tok;
 } study_ctx;
 
 void *study_reserve(void *p, size_t *cap, size_t need, size_t elt)
@@ -426,6 +429,34 @@ static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_resu
     return ABL_OK;
 }
 
+/* 2 x multiply-adds of one pass over fb through blocks [first, L) and the LM head on its scored
+ * rows: the projections, causal attention over each packed sequence (rows x (rows + 1) / 2
+ * query-key pairs, an upper bound when branches share a prefix), and the head. */
+static double pass_flops(const hf_config *g, const fwd_batch *fb, int first)
+{
+    double D = g->d_model, Q = (double)g->n_heads * g->head_dim;
+    double KV = (double)g->n_kv_heads * g->head_dim;
+    double per_row = 2 * (D * Q + 2 * D * KV + Q * D + 3 * D * g->d_ff), pairs = 0;
+    for (int q = 0; q < fb->n_seq; q++) {
+        double n = (q + 1 < fb->n_seq ? fb->seq_start[q + 1] : fb->n_tok) - fb->seq_start[q];
+        pairs += n * (n + 1) / 2;
+    }
+    return (g->n_layers - first) * (per_row * fb->n_tok + 4 * Q * pairs) +
+           2 * D * g->vocab * fb->n_score;
+}
+
+/* The same for one work unit: the intact pass, then each unit's pass as run_unit runs it. */
+static double unit_flops(const study_ctx *c, const fwd_batch *fb)
+{
+    const hf_config *g = model_config(c->m);
+    double f = pass_flops(g, fb, 0);
+    for (int u = 0; u < c->n_units; u++) {
+        int l = c->unit_layer[u];
+        f += pass_flops(g, fb, c->o->no_resume ? 0 : c->o->unit == STUDY_UNIT_ATTN ? l : l + 1);
+    }
+    return f;
+}
+
 void study_item_hits(const ev_task *t, study_metric metric, const ev_item_score *sc, double *hit,
                       double *w, const char **name)
 {
@@ -479,6 +510,24 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     ev_plan_opts po = {c->o->batch_tokens > 0 ? c->o->batch_tokens : STUDY_BATCH_TOKENS, false};
     if (s || (s = ev_plan_make(&plan, t, NULL, n, &po, err)))
         goto done;
+    if (c->o->estimate) { /* cost of every batch; time the first unit of the first task */
+        T->n_items = n;
+        T->n_tok_pass = plan.n_tok;
+        snprintf(T->name, sizeof T->name, "%s", t->name);
+        for (int bi = 0; bi < plan.n_batches; bi++) {
+            T->flops += unit_flops(c, &plan.batches[bi].fb);
+            T->n_score_pass += plan.batches[bi].fb.n_score;
+        }
+        if (c->probe_s <= 0 && plan.n_batches > 0) {
+            double t0 = ev_now();
+            if ((s = run_unit(c, t, &plan.batches[0], R, raw->cos_sum, raw->ang, err)))
+                goto done;
+            c->probe_s = ev_now() - t0;
+            c->probe_flops = unit_flops(c, &plan.batches[0].fb);
+            c->probe_tok = plan.batches[0].fb.n_tok;
+        }
+        goto done;
+    }
     ev_progress pr;
     char label[128];
     snprintf(label, sizeof label, "%d/%d %.30s x%d passes", ti + 1, n_tasks, t->name, nv);
@@ -723,7 +772,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     }
     snprintf(r->pooled.name, sizeof r->pooled.name, "pooled");
     snprintf(r->pooled.metric, sizeof r->pooled.metric, "mean");
-    if (o->out_dir && (s = journal_open(&j, o->out_dir, config, err)))
+    if (o->out_dir && !o->estimate && (s = journal_open(&j, o->out_dir, config, err)))
         goto fail;
     c.o = o;
     c.m = m;
@@ -735,6 +784,15 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     for (int t = 0; t < n_tasks; t++)
         if ((s = run_task(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
             goto fail;
+    if (o->estimate) {
+        r->estimated = true;
+        r->probe_seconds = c.probe_s;
+        r->probe_flops = c.probe_flops;
+        r->probe_tokens = c.probe_tok;
+        r->flops_per_s = c.probe_s > 0 ? c.probe_flops / c.probe_s : 0;
+        r->wall_seconds = ev_now() - t_start;
+        goto cleanup;
+    }
     r->units_total = c.units_total;
     r->units_resumed = c.units_resumed;
     study_pool(r->tasks, n_tasks, n_units, &r->pooled);

@@ -37,6 +37,8 @@ typedef struct {
     int stop_after_units;       /* test hook: > 0 stops (ABL_E_INTERRUPTED) after this many
                                    newly computed units, as a kill would */
     const char *command;        /* the command line, echoed into summary.json */
+    bool estimate;              /* plan every task and time one work unit, then stop: fills
+                                 * the cost fields of the result only; writes no files */
 } study_opts;
 
 /* Defaults: the default model and tasks, every item, block unit, seed 1234, 1000 resamples,
@@ -64,6 +66,8 @@ typedef struct {
     bool near_chance;           /* acc - chance < 2 se: relevance is noise */
     double seconds;             /* wall time of this task's passes */
     long long n_tok_pass;       /* tokens fed to the model by one pass over the task */
+    long long n_score_pass;     /* rows read through the LM head by one pass */
+    double flops;               /* 2 x multiply-adds of every pass over the task (model) */
     double *cos_score;          /* (n_units) mean over tokens of 1 - cos(in, out) */
     double *cos_raw;            /* (n_units) mean over tokens of cos(in, out) */
     double *ang;                /* (n_units) mean over inputs of arccos(cos) / pi, last token */
@@ -90,6 +94,10 @@ typedef struct {
                                    resampling items within every task */
     double wall_seconds;        /* this invocation */
     int units_total, units_resumed;
+    /* estimate mode (study_opts.estimate): the timed work unit and the rate it gave */
+    bool estimated;
+    double probe_seconds, probe_flops, flops_per_s;
+    long long probe_tokens;
 } study_result;
 
 /* Run the whole study. *out is allocated (free with study_result_free); on error it is NULL.

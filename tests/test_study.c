@@ -263,3 +263,47 @@ void test_study_estimators(tctx *t)
     T_CHECK(t, isnan(T.c_rel.pearson) && T.c_rel.n == 0);
     study_task_free(&T);
 }
+
+/* --estimate: nothing written, one unit timed, and the cost model follows the passes: with the
+ * tiny model's shapes (D 64, 4 heads of 16, 2 KV heads, F 128, V 384, L 4) a full pass costs
+ * F = L A + H, where A >= per-row projections x rows and H = 2 D V x scored rows exactly. */
+void test_study_estimate_mode(tctx *t)
+{
+    if (!setup(t))
+        return;
+    char task[600], out[600];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    snprintf(out, sizeof out, "%s/est", t_tmpdir(t));
+    o.out_dir = out;
+    o.estimate = true;
+    study_result *r[3] = {NULL, NULL, NULL};
+    const char *layers[3] = {"0", "3", "0"};
+    abl_err e = {0};
+    for (int k = 0; k < 3; k++) {
+        o.layers = layers[k];
+        o.no_resume = k == 2;
+        if (study_run(&o, &r[k], &e)) {
+            t_fail(t, "estimate %d: %s", k, e.msg);
+            goto out;
+        }
+    }
+    FILE *f = fopen(out, "r");
+    T_CHECK(t, f == NULL); /* no run directory, no journal */
+    if (f)
+        fclose(f);
+    const study_task_res *T = &r[0]->tasks[0];
+    T_CHECK(t, r[0]->estimated && r[0]->probe_seconds > 0 && r[0]->flops_per_s > 0);
+    T_CHECK(t, T->n_items == 16 && T->n_tok_pass > 0 && T->n_score_pass > 0);
+    T_CHECK(t, r[0]->probe_tokens > 0 && r[0]->probe_tokens <= 96 + 32);
+    double fr0 = T->flops, frl = r[1]->tasks[0].flops, fnr = r[2]->tasks[0].flops;
+    double full = fnr / 2, A = fnr - fr0, H = frl - full;
+    double rows = (double)T->n_tok_pass, per_row = 2.0 * (64 * 64 + 2 * 64 * 32 + 64 * 64 +
+                                                           3 * 64 * 128);
+    t_note(t, "pass %.0f, block %.0f, head %.0f flops", full, A, H);
+    T_CHECK(t, fabs(H - 2.0 * 64 * 384 * (double)T->n_score_pass) < 1e-6 * H);
+    T_CHECK(t, A >= per_row * rows && A < 2 * per_row * rows);
+    T_CHECK(t, fabs(full - (4 * A + H)) < 1e-9 * full);
+out:
+    for (int k = 0; k < 3; k++)
+        study_result_free(r[k]);
+}
