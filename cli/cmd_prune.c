@@ -164,7 +164,9 @@ int cli_prune(int argc, char **argv)
     }
     char title[256];
     snprintf(title, sizeof title, "Greedy pruning: held-out accuracy on %.100s", o.eval);
-    if (report_mkdirs(out, &err) || report_pruning_svg(curves, nc, title, out, &err) ||
+    if (report_mkdirs(out, &err) ||
+        report_pruning_svg(curves, nc, title, "blocks removed (greedy)", "held-out accuracy (%)",
+                           out, &err) ||
         write_csv(curves, nc, out, &err))
         return cli_report("prune", &err);
     printf("\nfiles: %s/pruning.svg, %s/pruning.csv\n", out, out);

@@ -12,12 +12,12 @@
 #include "../kernels/kernels.h"
 #include "cli.h"
 
-/* Items per task for the default run. Measured on the 2-core development machine (AVX2,
- * shared with other jobs, so CPU time is the measure): with 20 items per task the default
- * study fed 9,664 tokens per pass (piqa 845, arc_easy 737, hellaswag 2,962, wikitext-2 5,120)
- * through 31 passes (intact + 30 resumed) in 736 CPU-seconds; 15 items took 586 CPU-seconds and
- * 5.6 minutes of wall time on two cores, so the default is 12 (~470 CPU-seconds, ~4 minutes). */
+/* Items per task for the default run. Measured on the 2-core development machine (AMD EPYC
+ * Zen 3, AVX2): with 12 items per task the default study feeds 7,268 tokens per pass (piqa 687,
+ * arc_easy 540, hellaswag 2,201, wikitext-2 3,840) through 31 passes (intact + 30 resumed) in
+ * 481 CPU-seconds, 4 minutes 32 seconds of wall time on two cores; 15 items took 5.6 minutes. */
 #define RUN_DEFAULT_LIMIT 12
+#define RUN_DEFAULT_PRUNE 3
 #define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
 
 static void usage(FILE *f)
@@ -44,21 +44,28 @@ static void usage(FILE *f)
         "  --quiet            no progress lines on stderr\n"
         "  --no-resume        remove each block with a full pass from the embeddings instead of\n"
         "                     resuming from the cached residual (the slow reference; same numbers)\n"
+        "  --prune K          after the sweep, remove the K blocks with the lowest cosine score\n"
+        "                     together, and the K with the smallest accuracy drop, one more at a\n"
+        "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
+        "                     each step is one pass per curve)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
         "                     tokens and estimated time for these options on this machine\n\n"
-        "The default limit of %d items per task keeps `./ablate` within about 5 minutes on a\n"
-        "2-core laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about\n"
-        "16 full passes of the 135M-parameter model). Measured on a 2-core AVX2 machine: 15\n"
-        "items per task took 586 CPU-seconds (5.6 minutes of wall time), so %d items take about\n"
-        "470 CPU-seconds, about 4 minutes. With so few items the multiple-choice accuracies\n"
-        "carry standard errors of ~14 points, so the report flags tasks within two standard\n"
-        "errors of chance; wikitext-2 (3,072 scored tokens) is the precise one.\n"
-        "`ablate run --tasks all --limit 0` is the full study.\n\n"
+        "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
+        "laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about 16\n"
+        "full passes of the 135M-parameter model). Measured on a 2-core AVX2 machine: %d items\n"
+        "per task (7,268 tokens per pass) took 481 CPU-seconds, 4.5 minutes of wall time.\n"
+        "With so few items the multiple-choice accuracies carry standard errors of ~14 points,\n"
+        "so the report flags tasks within two standard errors of chance; wikitext-2 (3,072\n"
+        "scored tokens) is the precise one.\n"
+        "`ablate run --tasks all --limit 0` is the full study: 5.6M tokens per pass, 22.9\n"
+        "PFLOP, about 70 hours on that machine (`--estimate` prints the cost of any options\n"
+        "on yours before you start).\n\n"
         "Interrupt with Ctrl-C at any time: finished work units are journaled in the run\n"
         "directory and the same command resumes with identical numbers. A run directory made\n"
         "by another configuration is refused.\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT, study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT,
+        study_definitions());
 }
 
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
@@ -94,6 +101,7 @@ int cli_run(int argc, char **argv)
     o.model_dir = DEFAULT_MODEL_DIR;
     o.tasks = RUN_DEFAULT_TASKS;
     o.limit = RUN_DEFAULT_LIMIT;
+    o.prune_k = RUN_DEFAULT_PRUNE;
     const char *out = NULL, *unit = "block", *metric = NULL;
     cli_common c = {o.model_dir, o.data_dir, "cpu", o.seed, o.threads};
     int i0 = argc >= 1 && argv[0][0] != '-' ? 1 : 0; /* argv[0] is "run" or the program */
@@ -111,6 +119,10 @@ int cli_run(int argc, char **argv)
             o.progress = false;
         } else if (!strcmp(argv[i], "--no-resume")) {
             o.no_resume = true;
+        } else if (cli_flag("run", argc, argv, &i, "--prune", &v)) {
+            if (!v || !cli_int("run", "--prune", v, 0, 511, &n))
+                return 2;
+            o.prune_k = (int)n;
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
         } else if (cli_flag("run", argc, argv, &i, "--tasks", &v)) {
@@ -188,6 +200,8 @@ int cli_run(int argc, char **argv)
                  o.tasks, o.layers ? o.layers : "all", o.limit, unit, metric ? metric : "",
                  o.data_dir ? o.data_dir : "", (unsigned long long)o.seed, o.n_boot,
                  o.batch_tokens, device, (int)o.no_resume);
+        if (o.prune_k > 0) /* absent when off, so older run directories keep their names */
+            snprintf(key + strlen(key), sizeof key - strlen(key), "|prune=%d", o.prune_k);
         sha256_hex(key, strlen(key), hex);
         const char *base = strrchr(o.model_dir, '/');
         base = base && base[1] ? base + 1 : o.model_dir;
@@ -217,7 +231,8 @@ int cli_run(int argc, char **argv)
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
-    printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, timing.json}\n", out);
+    printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
+           "\n", out, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;
 }

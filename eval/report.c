@@ -261,6 +261,21 @@ void report_table(const study_result *r, FILE *f, bool utf8)
         corr_line(f, r->tasks[t].name, &r->tasks[t].c_rel);
     if (r->n_tasks > 1)
         corr_line(f, "pooled", &P->c_rel);
+    if (r->prune_k > 0) {
+        fprintf(f, "\none-shot pruning, the k blocks ranked lowest removed together (mean "
+                   "accuracy over tasks):\n  %-26s", "k");
+        for (int k = 0; k <= r->prune_k; k++)
+            fprintf(f, " %7d", k);
+        for (int cv = 0; cv < 2; cv++) {
+            fprintf(f, "\n  by %-23s", report_prune_curve_name(cv));
+            for (int k = 0; k <= r->prune_k; k++)
+                fprintf(f, " %6.2f%%", 100 * r->prune_acc[cv][k]);
+            fprintf(f, "\n  %-26s %7s", "  block added", "");
+            for (int k = 1; k <= r->prune_k; k++)
+                fprintf(f, " %7d", r->unit_layer[r->prune_order[cv][k - 1]]);
+        }
+        fputc('\n', f);
+    }
 }
 
 /* ---- layers.csv ------------------------------------------------------------------------------ */
@@ -433,6 +448,23 @@ abl_status report_summary_json(const study_result *r, const char *dir, abl_err *
     jw_arr_end(&w);
     jw_key(&w, "pooled");
     jtask(&w, r, &r->pooled);
+    if (r->prune_k > 0) {
+        jw_key(&w, "pruning");
+        jw_arr_begin(&w);
+        for (int cv = 0; cv < 2; cv++) {
+            jw_obj_begin(&w);
+            jw_key(&w, "ranked_by");
+            jw_str(&w, report_prune_curve_name(cv));
+            jw_key(&w, "removed_blocks");
+            jw_arr_begin(&w);
+            for (int k = 0; k < r->prune_k; k++)
+                jw_int(&w, r->unit_layer[r->prune_order[cv][k]]);
+            jw_arr_end(&w);
+            jarr(&w, "mean_accuracy", r->prune_acc[cv], r->prune_k + 1);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
     jw_obj_end(&w);
     s = jw_finish(&w, rf.path, err);
     if (s) {
@@ -519,8 +551,26 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
         }
         fputc('\n', f);
     }
+    if (r->prune_k > 0) {
+        fprintf(f, "\n## One-shot pruning\n\nThe k blocks ranked lowest removed together "
+                   "(no healing); mean headline accuracy over the tasks.\n\n| k | lowest cosine "
+                   "score: removed | accuracy | smallest accuracy drop: removed | accuracy "
+                   "|\n|---|---|---|---|---|\n");
+        for (int k = 0; k <= r->prune_k; k++) {
+            fprintf(f, "| %d |", k);
+            for (int cv = 0; cv < 2; cv++) {
+                if (k > 0)
+                    fprintf(f, " +%d |", r->unit_layer[r->prune_order[cv][k - 1]]);
+                else
+                    fprintf(f, " none |");
+                fprintf(f, " %.2f%% |", 100 * r->prune_acc[cv][k]);
+            }
+            fputc('\n', f);
+        }
+    }
     fprintf(f, "\n## Figures\n\n![relevance heatmap](heatmap.svg)\n\n![cosine score vs "
-               "drop](scatter.svg)\n\n## Definitions\n\n```\n%s```\n", study_definitions());
+               "drop](scatter.svg)\n\n%s## Definitions\n\n```\n%s```\n",
+            r->prune_k > 0 ? "![one-shot pruning](pruning.svg)\n\n" : "", study_definitions());
     return report_commit(&rf, err);
 }
 
@@ -563,6 +613,11 @@ abl_status report_timing_json(const study_result *r, const char *dir, abl_err *e
     return report_commit(&rf, err);
 }
 
+const char *report_prune_curve_name(int curve)
+{
+    return curve == 0 ? "cosine score" : "accuracy drop";
+}
+
 abl_status report_write_all(const study_result *r, const char *dir, abl_err *err)
 {
     abl_status s;
@@ -570,5 +625,25 @@ abl_status report_write_all(const study_result *r, const char *dir, abl_err *err
         (s = report_markdown(r, dir, err)) || (s = report_heatmap_svg(r, dir, err)) ||
         (s = report_scatter_svg(r, dir, err)) || (s = report_timing_json(r, dir, err)))
         return s;
+    if (r->prune_k > 0) {
+        report_curve cv[2];
+        memset(cv, 0, sizeof cv);
+        for (int c = 0; c < 2; c++) {
+            snprintf(cv[c].metric, sizeof cv[c].metric, "%s", report_prune_curve_name(c));
+            cv[c].n_steps = r->prune_k;
+            for (int k = 0; k <= r->prune_k; k++) {
+                cv[c].acc[k] = r->prune_acc[c][k];
+                cv[c].calib[k] = NAN;
+                if (k < r->prune_k)
+                    cv[c].order[k] = r->unit_layer[r->prune_order[c][k]];
+            }
+        }
+        char title[160];
+        snprintf(title, sizeof title, "One-shot pruning of %.100s: mean accuracy over %d "
+                 "task%s", r->model_dir, r->n_tasks, r->n_tasks == 1 ? "" : "s");
+        if ((s = report_pruning_svg(cv, 2, title, "blocks removed (the k ranked lowest)",
+                                    "mean accuracy (%)", dir, err)))
+            return s;
+    }
     return ABL_OK;
 }

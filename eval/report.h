@@ -59,9 +59,13 @@ typedef struct {
     double calib[257];
 } report_curve;
 
-/* pruning.svg: held-out accuracy vs blocks removed, one line per curve, with legend. */
+/* pruning.svg: accuracy vs blocks removed, one line per curve, with legend and axis labels. */
 abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *title,
-                              const char *dir, abl_err *err);
+                              const char *x_label, const char *y_label, const char *dir,
+                              abl_err *err);
+
+/* Name of a study's one-shot pruning curve: 0 "cosine score", 1 "accuracy drop". */
+const char *report_prune_curve_name(int curve);
 
 /* Short label of unit u ("12", "12.attn", "12.mlp") into buf. */
 const char *report_unit_label(const study_result *r, int u, char *buf, size_t cap);

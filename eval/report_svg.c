@@ -254,7 +254,8 @@ abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *e
 }
 
 abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *title,
-                              const char *dir, abl_err *err)
+                              const char *x_label, const char *y_label, const char *dir,
+                              abl_err *err)
 {
     report_file rf;
     abl_status s = report_open(&rf, dir, "pruning.svg", err);
@@ -279,7 +280,7 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
     double pad = (ymax - ymin) * 0.08;
     frame a = {90, 600, 50, 420, 0, steps, ymin - pad, ymax + pad, false};
     header(f, 800, 480, title);
-    axes(f, &a, "blocks removed (greedy)", "held-out accuracy (%)");
+    axes(f, &a, x_label, y_label);
     for (int i = 0; i < n_curves; i++) {
         const char *col = palette[i % 10];
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);

@@ -514,8 +514,12 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
         T->n_items = n;
         T->n_tok_pass = plan.n_tok;
         snprintf(T->name, sizeof T->name, "%s", t->name);
+        int K = c->o->unit != STUDY_UNIT_BLOCK ? 0 : c->o->prune_k < c->n_units ?
+                c->o->prune_k : c->n_units - 1;
         for (int bi = 0; bi < plan.n_batches; bi++) {
             T->flops += unit_flops(c, &plan.batches[bi].fb);
+            for (int k = 1; k <= K; k++) /* two pruning curves, k blocks skipped */
+                T->flops += 2 * pass_flops(model_config(c->m), &plan.batches[bi].fb, k);
             T->n_score_pass += plan.batches[bi].fb.n_score;
         }
         if (c->probe_s <= 0 && plan.n_batches > 0) {
@@ -613,6 +617,142 @@ done:
             ev_results_free(&R[v]);
     free(R);
     free(sc);
+    return s;
+}
+
+/* ---- one-shot pruning curves -------------------------------------------------------------- */
+
+static bool ranks_before(double a, double b)
+{
+    return !isnan(a) && (isnan(b) || a < b);
+}
+
+/* order[0..n) = units sorted by key, lowest first; NaN last; ties keep unit order. */
+static void rank_units(const double *key, int n, int *order)
+{
+    for (int i = 0; i < n; i++) {
+        int k = i;
+        while (k > 0 && ranks_before(key[i], key[order[k - 1]])) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+}
+
+/* Headline accuracy of t with the blocks in skip[] removed: one pass over every batch of plan,
+ * each batch a journaled work unit ("prune/CURVE/K/TASK/BATCH": hits and weight in %a). */
+static abl_status pruned_acc(study_ctx *c, const ev_task *t, ev_plan *plan, ev_results *R,
+                             ev_item_score *sc, const uint8_t *skip, int curve, int k,
+                             double *acc, abl_err *err)
+{
+    double h = 0, w = 0;
+    for (int bi = 0; bi < plan->n_batches; bi++) {
+        ev_batch *eb = &plan->batches[bi];
+        char key[200], pay[80];
+        snprintf(key, sizeof key, "prune/%d/%d/%s/%d", curve, k, t->name, bi);
+        const char *rec = c->j ? journal_find(c->j, key) : NULL;
+        double bh = 0, bw = 0;
+        c->units_total++;
+        if (rec) {
+            if (sscanf(rec, "%la %la", &bh, &bw) != 2)
+                return abl_fail(err, ABL_E_FORMAT, "%s/journal.tsv: record '%s' is not two "
+                                "numbers (hint: delete the run directory)", journal_dir(c->j),
+                                key);
+            c->units_resumed++;
+        } else {
+            if (c->o->stop && *c->o->stop)
+                return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
+            run_plan p;
+            memset(&p, 0, sizeof p);
+            p.skip_attn = skip;
+            p.skip_mlp = skip;
+            abl_status s = model_forward(c->m, &eb->fb, &p, err);
+            if (!s) {
+                ev_accumulate(t, eb, R);
+                s = ev_item_scores(t, R, eb->items, eb->n_items, sc, err);
+            }
+            if (s)
+                return s;
+            for (int i = 0; i < eb->n_items; i++) {
+                double hi, wi;
+                const char *name;
+                study_item_hits(t, c->o->metric, &sc[i], &hi, &wi, &name);
+                bh += hi;
+                bw += wi;
+            }
+            snprintf(pay, sizeof pay, "%a %a", bh, bw);
+            if (c->j && (s = journal_append(c->j, key, pay, err)))
+                return s;
+            c->units_new++;
+            if (c->o->stop_after_units > 0 && c->units_new >= c->o->stop_after_units)
+                return abl_fail(err, ABL_E_INTERRUPTED, "stopped after %d units (test hook)",
+                                c->units_new);
+        }
+        h += bh;
+        w += bw;
+    }
+    *acc = w > 0 ? h / w : NAN;
+    return ABL_OK;
+}
+
+/* After the sweep: for curve 0 (cosine score order) and 1 (accuracy-drop order), remove the
+ * first k blocks, k = 1..K, and measure every task; r->prune_acc gets the mean over tasks. */
+static abl_status prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
+                               abl_err *err)
+{
+    int K = c->o->prune_k < r->n_units ? c->o->prune_k : r->n_units - 1;
+    if (c->o->unit != STUDY_UNIT_BLOCK || K < 1)
+        return ABL_OK;
+    rank_units(r->pooled.cos_score, r->n_units, r->prune_order[0]);
+    rank_units(r->pooled.drop, r->n_units, r->prune_order[1]);
+    for (int cv = 0; cv < 2; cv++) {
+        r->prune_acc[cv][0] = r->pooled.acc;
+        for (int k = 1; k <= K; k++)
+            r->prune_acc[cv][k] = 0;
+    }
+    abl_status s = ABL_OK;
+    for (int t = 0; t < n_tasks && !s; t++) {
+        const ev_task *tk = tasks[t];
+        ev_plan plan;
+        memset(&plan, 0, sizeof plan);
+        ev_results R;
+        memset(&R, 0, sizeof R);
+        ev_item_score *sc = malloc(sizeof *sc * (size_t)(tk->n_items > 0 ? tk->n_items : 1));
+        ev_plan_opts po = {c->o->batch_tokens > 0 ? c->o->batch_tokens : STUDY_BATCH_TOKENS,
+                           false};
+        if (!sc)
+            s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for pruning", tk->name);
+        if (!s)
+            s = ev_results_alloc(&R, tk, err);
+        if (!s)
+            s = ev_plan_make(&plan, tk, NULL, tk->n_items, &po, err);
+        ev_progress pr;
+        if (!s && c->o->progress) {
+            char label[128];
+            snprintf(label, sizeof label, "%d/%d %.30s pruning x%d passes", t + 1, n_tasks,
+                     tk->name, 2 * K);
+            ev_progress_begin(&pr, stderr, label, 2LL * K * tk->n_items, 2LL * K * plan.n_tok);
+        }
+        for (int cv = 0; cv < 2 && !s; cv++) {
+            uint8_t skip[STUDY_MAX_UNITS];
+            memset(skip, 0, sizeof skip);
+            for (int k = 1; k <= K && !s; k++) {
+                skip[r->unit_layer[r->prune_order[cv][k - 1]]] = 1;
+                double a = NAN;
+                s = pruned_acc(c, tk, &plan, &R, sc, skip, cv, k, &a, err);
+                r->prune_acc[cv][k] += a / n_tasks;
+                if (!s && c->o->progress)
+                    ev_progress_update(&pr, tk->n_items, plan.n_tok);
+            }
+        }
+        if (!s && c->o->progress)
+            ev_progress_end(&pr);
+        ev_plan_free(&plan);
+        ev_results_free(&R);
+        free(sc);
+    }
+    r->prune_k = s ? 0 : K;
     return s;
 }
 
@@ -750,6 +890,8 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
                       o->n_boot, !o->no_resume);
     for (int u = 0; u < n_units && cl < (int)sizeof config - 600; u++)
         cl += snprintf(config + cl, sizeof config - (size_t)cl, "%s%d", u ? "," : "", units[u]);
+    if (o->prune_k > 0 && o->unit == STUDY_UNIT_BLOCK) /* absent when off: older runs resume */
+        cl += snprintf(config + cl, sizeof config - (size_t)cl, " prune=%d", o->prune_k);
     for (int t = 0; t < n_tasks; t++) {
         if ((s = ev_task_load(&tasks[t], names[t], model_tok(m), &lo, err)))
             goto fail;
@@ -793,9 +935,11 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
         r->wall_seconds = ev_now() - t_start;
         goto cleanup;
     }
+    study_pool(r->tasks, n_tasks, n_units, &r->pooled);
+    if ((s = prune_curves(&c, tasks, n_tasks, r, err)))
+        goto fail;
     r->units_total = c.units_total;
     r->units_resumed = c.units_resumed;
-    study_pool(r->tasks, n_tasks, n_units, &r->pooled);
     double se2 = 0;
     for (int t = 0; t < n_tasks; t++)
         se2 += r->tasks[t].acc_se * r->tasks[t].acc_se;

@@ -37,6 +37,9 @@ typedef struct {
     int stop_after_units;       /* test hook: > 0 stops (ABL_E_INTERRUPTED) after this many
                                    newly computed units, as a kill would */
     const char *command;        /* the command line, echoed into summary.json */
+    int prune_k;                /* one-shot pruning curves (block unit only): remove the k
+                                 * blocks with the lowest pooled cosine score, and the k with the
+                                 * smallest pooled drop, k = 1..prune_k; 0 = none */
     bool estimate;              /* plan every task and time one work unit, then stop: fills
                                  * the cost fields of the result only; writes no files */
 } study_opts;
@@ -94,6 +97,12 @@ typedef struct {
                                    resampling items within every task */
     double wall_seconds;        /* this invocation */
     int units_total, units_resumed;
+    /* one-shot pruning: curve 0 removes blocks in the order of the pooled cosine score
+     * (lowest first), curve 1 in the order of the pooled accuracy drop (smallest first);
+     * prune_acc[c][k] = mean over tasks of the headline accuracy with the first k removed */
+    int prune_k;
+    int prune_order[2][STUDY_MAX_UNITS];
+    double prune_acc[2][STUDY_MAX_UNITS + 1];
     /* estimate mode (study_opts.estimate): the timed work unit and the rate it gave */
     bool estimated;
     double probe_seconds, probe_flops, flops_per_s;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../eval/study.h"
 #include "../eval/study_int.h"
 #include "../kernels/kernels.h"
@@ -117,24 +118,12 @@ void test_study_resume_sweep_mlp(tctx *t)
 
 static char *slurp(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return b;
+    char *b = NULL;
+    return abl_read_file(path, 0, NULL, &b, n, NULL) == ABL_OK ? b : NULL;
 }
 
 static const char *const report_files[] = {"layers.csv", "summary.json", "report.md",
-                                           "heatmap.svg", "scatter.svg"};
+                                           "heatmap.svg", "scatter.svg", "pruning.svg"};
 
 void test_study_interrupted_resume_identical_files(tctx *t)
 {
@@ -144,6 +133,7 @@ void test_study_interrupted_resume_identical_files(tctx *t)
     study_opts o = tiny_opts(write_task(t, task, sizeof task));
     snprintf(d1, sizeof d1, "%s/uninterrupted", t_tmpdir(t));
     snprintf(d2, sizeof d2, "%s/interrupted", t_tmpdir(t));
+    o.prune_k = 2; /* the pruning passes are journaled units too */
     study_result *r = NULL;
     abl_err e = {0};
     o.out_dir = d1;
@@ -306,4 +296,45 @@ void test_study_estimate_mode(tctx *t)
 out:
     for (int k = 0; k < 3; k++)
         study_result_free(r[k]);
+}
+
+/* One-shot pruning: the orders follow the pooled cosine score and drop, and removing the first
+ * block of an order by a full pass gives the accuracy the resumed sweep measured for it. */
+void test_study_prune_curves(tctx *t)
+{
+    if (!setup(t))
+        return;
+    char task[600];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    o.prune_k = 3;
+    study_result *r = NULL;
+    abl_err e = {0};
+    if (study_run(&o, &r, &e)) {
+        t_fail(t, "study with pruning: %s", e.msg);
+        return;
+    }
+    const study_task_res *P = &r->pooled;
+    T_CHECK(t, r->prune_k == 3);
+    for (int cv = 0; cv < 2; cv++) {
+        const double *key = cv == 0 ? P->cos_score : P->drop;
+        const int *ord = r->prune_order[cv];
+        T_CHECK(t, r->prune_acc[cv][0] == P->acc);
+        T_CHECK(t, r->prune_acc[cv][1] == P->acc_abl[ord[0]]);
+        for (int k = 1; k < r->n_units; k++)
+            T_CHECK(t, key[ord[k - 1]] <= key[ord[k]]);
+        int seen = 0;
+        for (int k = 0; k < r->n_units; k++)
+            seen |= 1 << ord[k];
+        T_CHECK(t, seen == (1 << r->n_units) - 1);
+        t_note(t, "curve %d: %d %d %d: %.3f %.3f %.3f %.3f", cv, ord[0], ord[1], ord[2],
+               r->prune_acc[cv][0], r->prune_acc[cv][1], r->prune_acc[cv][2],
+               r->prune_acc[cv][3]);
+    }
+    study_result_free(r);
+    o.unit = STUDY_UNIT_MLP; /* curves remove whole blocks: not for sub-block studies */
+    if (study_run(&o, &r, &e) == ABL_OK)
+        T_CHECK(t, r->prune_k == 0);
+    else
+        t_fail(t, "mlp study: %s", e.msg);
+    study_result_free(r);
 }
