@@ -12,10 +12,12 @@
 #include "../kernels/kernels.h"
 #include "cli.h"
 
-/* Items per task for the default run. Measured on the 2-core development machine (AMD EPYC
- * Zen 3, AVX2): with 12 items per task the default study feeds 7,268 tokens per pass (piqa 687,
- * arc_easy 540, hellaswag 2,201, wikitext-2 3,840) through 31 passes (intact + 30 resumed) in
- * 481 CPU-seconds, 4 minutes 32 seconds of wall time on two cores; 15 items took 5.6 minutes. */
+/* Items per task and pruning steps of the default run. Measured on the 2-core development
+ * machine (AMD EPYC Zen 3, AVX2): with 12 items per task the default study feeds 5,722 tokens
+ * per pass (piqa 586, arc_easy 455, hellaswag 1,609, wikitext-2 3,072) through 31 passes
+ * (intact + 30 resumed), then 6 pruning passes; it took 476 CPU-seconds and 4 minutes 14
+ * seconds of wall time on two cores (a run without pruning: 481 CPU-s, 4m32s on a busier
+ * moment); 15 items took 5.6 minutes. */
 #define RUN_DEFAULT_LIMIT 12
 #define RUN_DEFAULT_PRUNE 3
 #define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
@@ -52,13 +54,14 @@ static void usage(FILE *f)
         "                     tokens and estimated time for these options on this machine\n\n"
         "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
         "laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about 16\n"
-        "full passes of the 135M-parameter model). Measured on a 2-core AVX2 machine: %d items\n"
-        "per task (7,268 tokens per pass) took 481 CPU-seconds, 4.5 minutes of wall time.\n"
+        "full passes of the 135M-parameter model), and --prune 3 adds 6 passes. Measured on a\n"
+        "2-core AVX2 machine: %d items per task (5,722 tokens per pass) took 476 CPU-seconds,\n"
+        "4 minutes 14 seconds of wall time.\n"
         "With so few items the multiple-choice accuracies carry standard errors of ~14 points,\n"
         "so the report flags tasks within two standard errors of chance; wikitext-2 (3,072\n"
         "scored tokens) is the precise one.\n"
-        "`ablate run --tasks all --limit 0` is the full study: 5.6M tokens per pass, 22.9\n"
-        "PFLOP, about 70 hours on that machine (`--estimate` prints the cost of any options\n"
+        "`ablate run --tasks all --limit 0` is the full study: 5.6M tokens per pass, 30.5\n"
+        "PFLOP, about 57 hours on that machine (`--estimate` prints the cost of any options\n"
         "on yours before you start).\n\n"
         "Interrupt with Ctrl-C at any time: finished work units are journaled in the run\n"
         "directory and the same command resumes with identical numbers. A run directory made\n"
