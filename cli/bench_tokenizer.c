@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/file.h"
 #include "../engine/tokenizer.h"
 #include "cli.h"
 
@@ -37,22 +38,8 @@ static double cpu_s(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     char *buf = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
-        fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        *len = (size_t)size;
-    return buf;
+    return abl_read_file(path, 0, NULL, &buf, len, NULL) == ABL_OK ? buf : NULL;
 }
 
 int cli_bench_tokenizer(int argc, char **argv)

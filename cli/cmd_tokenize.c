@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../engine/chat.h"
 #include "../engine/tokenizer.h"
 #include "cli.h"
@@ -79,45 +80,6 @@ static int parse_args(int argc, char **argv, tok_args *a)
         return 2;
     }
     return 0;
-}
-
-static abl_status read_all(const char *path, char **out, size_t *len, abl_err *err)
-{
-    *out = NULL;
-    *len = 0;
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open (%s)", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    abl_status st = buf ? ABL_OK : abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
-    while (!st) {
-        if (n + 1 >= cap) {
-            char *b = realloc(buf, cap *= 2);
-            if (!b) {
-                st = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for %zu bytes", path, cap);
-                break;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f))
-                st = abl_fail(err, ABL_E_IO, "%s: read error", path);
-            break;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    if (st) {
-        free(buf);
-        return st;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return ABL_OK;
 }
 
 /* Print bytes quoted: valid UTF-8 as is, the rest as C escapes. */
@@ -225,7 +187,8 @@ int cli_tokenize(int argc, char **argv)
         }
     } else if (!st) {
         if (a.file)
-            st = read_all(a.file, &text, &len, &err);
+            st = abl_read_file(strcmp(a.file, "-") ? a.file : "/dev/stdin", 0, NULL, &text, &len,
+                               &err);
         else
             len = strlen(a.text);
         const char *src = a.file ? text : a.text;

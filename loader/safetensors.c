@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../base/file.h"
 #include "json.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -382,51 +383,11 @@ static abl_status add_shard(st_file *f, const char *path, abl_err *err)
 
 /* ---- sharded sets -------------------------------------------------------------------------- */
 
-static abl_status read_text(const char *path, char **out, size_t *len, abl_err *err)
-{
-    *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return abl_fail(err, ABL_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            if (cap > ((size_t)256 << 20)) {
-                free(buf);
-                fclose(fp);
-                return abl_fail(err, ABL_E_FORMAT, "%s: larger than 256 MB", path);
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                return abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n, fp);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(buf);
-        return abl_fail(err, ABL_E_IO, "%s: read error", path);
-    }
-    *out = buf;
-    *len = n;
-    return ABL_OK;
-}
-
 static abl_status open_index(st_file *f, const char *index_path, abl_err *err)
 {
     char *text;
     size_t len = 0;
-    abl_status st = read_text(index_path, &text, &len, err);
+    abl_status st = abl_read_file(index_path, (size_t)256 << 20, NULL, &text, &len, err);
     if (st != ABL_OK)
         return st;
     json_doc *doc = NULL;
