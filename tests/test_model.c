@@ -43,81 +43,99 @@ void test_model_planted_fault_caught(tctx *t)
     model_free(m);
 }
 
+/* What most tests below start from: the tiny model on `threads` threads, its golden's
+ * teacher-forced batch, and the intact pass's log-probs in lp0. */
+typedef struct {
+    model *m;
+    golden *g;
+    fwd_batch b;
+    int have_batch;
+    float *lp0;         /* (b.n_score) */
+    int T, D, L;
+} tiny_fix;
+
+static void tiny_close(tiny_fix *f)
+{
+    free(f->lp0);
+    if (f->have_batch)
+        batch_free(&f->b);
+    golden_free(f->g);
+    model_free(f->m);
+}
+
+/* 1 when ready; 0 after a test failure, with everything freed. */
+static int tiny_open(tctx *t, tiny_fix *f, int threads)
+{
+    memset(f, 0, sizeof *f);
+    kern_init(NULL, NULL);
+    f->m = load(t, TINY_DIR, threads);
+    f->g = f->m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(f->m)->d_model)
+                : NULL;
+    f->have_batch = f->g && teacher_batch(f->g, &f->b);
+    abl_err err = {0};
+    if (f->have_batch) {
+        f->T = f->b.n_tok;
+        f->D = model_config(f->m)->d_model;
+        f->L = model_config(f->m)->n_layers;
+        f->lp0 = malloc((size_t)f->b.n_score * sizeof(float));
+        if (f->lp0 && !model_forward(f->m, &f->b, NULL, &err)) {
+            memcpy(f->lp0, f->b.score_lp, (size_t)f->b.n_score * sizeof(float));
+            return 1;
+        }
+        t_fail(t, "intact forward: %s", f->lp0 ? err.msg : "out of memory");
+    }
+    tiny_close(f);
+    return 0;
+}
+
 void test_model_empty_skip_bit_identical(tctx *t)
 {
-    kern_init(NULL, NULL);
-    model *m = load(t, TINY_DIR, 2);
-    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
-                  : NULL;
-    fwd_batch b;
-    if (!g || !teacher_batch(g, &b)) {
-        golden_free(g);
-        model_free(m);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 2))
         return;
-    }
-    int L = model_config(m)->n_layers, T = b.n_tok, D = model_config(m)->d_model;
+    fwd_batch *b = &f.b;
+    size_t nres = (size_t)f.T * f.D, nlp = (size_t)b->n_score * sizeof(float);
     uint8_t none[16] = {0};
-    float *lp0 = malloc((size_t)b.n_score * sizeof(float));
-    float *f0 = malloc((size_t)T * D * sizeof(float)), *f1 = malloc((size_t)T * D * sizeof(float));
+    float *f0 = malloc(nres * sizeof(float)), *f1 = malloc(nres * sizeof(float));
     abl_err err = {0};
-    T_CHECK(t, L <= 16 && lp0 && f0 && f1);
-    grab g0 = {-1, HOOK_FINAL, f0, (size_t)T * D}, g1 = {-1, HOOK_FINAL, f1, (size_t)T * D};
+    T_CHECK(t, f.L <= 16 && f0 && f1);
+    grab g0 = {-1, HOOK_FINAL, f0, nres}, g1 = {-1, HOOK_FINAL, f1, nres};
     run_plan p0 = {.hook = grab_hook, .hook_user = &g0, .hook_mask = 1u << HOOK_FINAL};
     run_plan p1 = {.skip_attn = none, .skip_mlp = none, .hook = grab_hook, .hook_user = &g1,
                    .hook_mask = 1u << HOOK_FINAL};
-    if (!t_failed(t) && !model_forward(m, &b, NULL, &err)) {
-        memcpy(lp0, b.score_lp, (size_t)b.n_score * sizeof(float));
-        T_CHECK(t, !model_forward(m, &b, &p1, &err));
-        T_CHECK(t, !memcmp(lp0, b.score_lp, (size_t)b.n_score * sizeof(float)));
-        T_CHECK(t, !model_forward(m, &b, &p0, &err));
-        T_CHECK(t, !memcmp(lp0, b.score_lp, (size_t)b.n_score * sizeof(float)));
-        T_CHECK(t, !memcmp(f0, f1, (size_t)T * D * sizeof(float)));
-        t_note(t, "%d log-probs and the (%d, %d) final residual bit-identical", b.n_score, T, D);
-    } else {
-        t_fail(t, "forward: %s", err.msg);
+    if (!t_failed(t)) {
+        T_CHECK(t, !model_forward(f.m, b, &p1, &err));
+        T_CHECK(t, !memcmp(f.lp0, b->score_lp, nlp));
+        T_CHECK(t, !model_forward(f.m, b, &p0, &err));
+        T_CHECK(t, !memcmp(f.lp0, b->score_lp, nlp));
+        T_CHECK(t, !memcmp(f0, f1, nres * sizeof(float)));
+        t_note(t, "%d log-probs and the (%d, %d) final residual bit-identical", b->n_score, f.T,
+               f.D);
     }
-    free(lp0);
     free(f0);
     free(f1);
-    batch_free(&b);
-    golden_free(g);
-    model_free(m);
+    tiny_close(&f);
 }
 
 void test_model_skip_changes_output(tctx *t)
 {
-    kern_init(NULL, NULL);
-    model *m = load(t, TINY_DIR, 1);
-    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
-                  : NULL;
-    fwd_batch b;
-    if (!g || !teacher_batch(g, &b)) {
-        golden_free(g);
-        model_free(m);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 1))
         return;
-    }
     abl_err err = {0};
-    float *lp0 = malloc((size_t)b.n_score * sizeof(float));
     uint8_t skip[16] = {0};
     skip[1] = 1;
     double dmax[2] = {0, 0};
-    if (lp0 && !model_forward(m, &b, NULL, &err)) {
-        memcpy(lp0, b.score_lp, (size_t)b.n_score * sizeof(float));
-        for (int which = 0; which < 2; which++) {
-            run_plan p = {.skip_attn = which == 0 ? skip : NULL,
-                          .skip_mlp = which == 1 ? skip : NULL};
-            T_CHECK(t, !model_forward(m, &b, &p, &err));
-            for (int i = 0; i < b.n_score; i++)
-                dmax[which] = fmax(dmax[which], fabs(b.score_lp[i] - lp0[i]));
-        }
+    for (int which = 0; which < 2; which++) {
+        run_plan p = {.skip_attn = which == 0 ? skip : NULL, .skip_mlp = which == 1 ? skip : NULL};
+        T_CHECK(t, !model_forward(f.m, &f.b, &p, &err));
+        for (int i = 0; i < f.b.n_score; i++)
+            dmax[which] = fmax(dmax[which], fabs(f.b.score_lp[i] - f.lp0[i]));
     }
     t_note(t, "skipping block 1's attention moves log-probs by up to %.3g, its MLP by %.3g",
            dmax[0], dmax[1]);
     T_CHECK(t, dmax[0] > 1e-3 && dmax[1] > 1e-3);
-    free(lp0);
-    batch_free(&b);
-    golden_free(g);
-    model_free(m);
+    tiny_close(&f);
 }
 
 /* A write hook: zero the attention output of one block == skipping that attention. */
@@ -130,76 +148,53 @@ static void zero_attn_hook(void *user, int layer, hook_point p, float *x, const 
 
 void test_model_hook_patch_equals_skip(tctx *t)
 {
-    kern_init(NULL, NULL);
-    model *m = load(t, TINY_DIR, 1);
-    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
-                  : NULL;
-    fwd_batch b;
-    if (!g || !teacher_batch(g, &b)) {
-        golden_free(g);
-        model_free(m);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 1))
         return;
-    }
-    T_CHECK(t, model_config(m)->d_model == 64);
+    T_CHECK(t, f.D == 64);
     abl_err err = {0};
-    float *lp0 = malloc((size_t)b.n_score * sizeof(float));
     uint8_t skip[16] = {0};
     int layer = 2;
     skip[layer] = 1;
     run_plan ps = {.skip_attn = skip};
     run_plan ph = {.hook = zero_attn_hook, .hook_user = &layer, .hook_mask = 1u << HOOK_ATTN_OUT};
-    if (lp0 && !model_forward(m, &b, &ps, &err)) {
-        memcpy(lp0, b.score_lp, (size_t)b.n_score * sizeof(float));
-        T_CHECK(t, !model_forward(m, &b, &ph, &err));
-        t_close_f32(t, "zeroed attn_out vs skip_attn", b.score_lp, lp0, (size_t)b.n_score, 0, 0);
+    if (!model_forward(f.m, &f.b, &ps, &err)) { /* lp0 becomes the skipped model's */
+        memcpy(f.lp0, f.b.score_lp, (size_t)f.b.n_score * sizeof(float));
+        T_CHECK(t, !model_forward(f.m, &f.b, &ph, &err));
+        t_close_f32(t, "zeroed attn_out vs skip_attn", f.b.score_lp, f.lp0, (size_t)f.b.n_score,
+                    0, 0);
+    } else {
+        t_fail(t, "forward: %s", err.msg);
     }
-    free(lp0);
-    batch_free(&b);
-    golden_free(g);
-    model_free(m);
+    tiny_close(&f);
 }
 
 void test_model_resume_equals_full(tctx *t)
 {
-    kern_init(NULL, NULL);
-    model *m = load(t, TINY_DIR, 2);
-    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
-                  : NULL;
-    fwd_batch b;
-    if (!g || !teacher_batch(g, &b)) {
-        golden_free(g);
-        model_free(m);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 2))
         return;
-    }
-    int T = b.n_tok, D = model_config(m)->d_model, L = model_config(m)->n_layers;
-    float *lp0 = malloc((size_t)b.n_score * sizeof(float));
-    float *res = malloc((size_t)T * D * sizeof(float));
+    int L = f.L;
+    size_t nres = (size_t)f.T * f.D;
+    float *res = malloc(nres * sizeof(float));
     abl_err err = {0};
-    if (lp0 && res && !model_forward(m, &b, NULL, &err)) {
-        memcpy(lp0, b.score_lp, (size_t)b.n_score * sizeof(float));
-        for (int l = 1; l <= L; l++) {
-            /* resid_pre of block l, or the last block's resid_post for l == L */
-            grab gr = {l < L ? l : L - 1, l < L ? HOOK_RESID_PRE : HOOK_RESID_POST, res,
-                       (size_t)T * D};
-            run_plan pc = {.hook = grab_hook, .hook_user = &gr,
-                           .hook_mask = 1u << (l < L ? HOOK_RESID_PRE : HOOK_RESID_POST)};
-            run_plan pr = {.start_layer = l, .resume = res};
-            T_CHECK(t, !model_forward(m, &b, &pc, &err));
-            T_CHECK(t, !model_forward(m, &b, &pr, &err));
-            if (memcmp(lp0, b.score_lp, (size_t)b.n_score * sizeof(float)))
-                t_fail(t, "resume from block %d differs from the full pass", l);
-        }
-        t_note(t, "resume from every block 1..%d bit-identical to the full pass", L);
-        run_plan bad = {.start_layer = 2};
-        T_CHECK(t, model_forward(m, &b, &bad, &err) == ABL_E_ARG);
-    } else {
-        t_fail(t, "forward: %s", err.msg);
+    for (int l = 1; res && l <= L; l++) {
+        /* resid_pre of block l, or the last block's resid_post for l == L */
+        grab gr = {l < L ? l : L - 1, l < L ? HOOK_RESID_PRE : HOOK_RESID_POST, res, nres};
+        run_plan pc = {.hook = grab_hook, .hook_user = &gr,
+                       .hook_mask = 1u << (l < L ? HOOK_RESID_PRE : HOOK_RESID_POST)};
+        run_plan pr = {.start_layer = l, .resume = res};
+        T_CHECK(t, !model_forward(f.m, &f.b, &pc, &err));
+        T_CHECK(t, !model_forward(f.m, &f.b, &pr, &err));
+        if (memcmp(f.lp0, f.b.score_lp, (size_t)f.b.n_score * sizeof(float)))
+            t_fail(t, "resume from block %d differs from the full pass", l);
     }
-    free(lp0);
+    T_CHECK(t, res != NULL);
+    t_note(t, "resume from every block 1..%d bit-identical to the full pass", L);
+    run_plan bad = {.start_layer = 2};
+    T_CHECK(t, model_forward(f.m, &f.b, &bad, &err) == ABL_E_ARG);
     free(res);
-    batch_free(&b);
-    golden_free(g);
-    model_free(m);
+    tiny_close(&f);
 }
 
 void test_model_packed_branches_equal_separate(tctx *t)
@@ -232,56 +227,40 @@ void test_model_packed_branches_equal_separate(tctx *t)
 
 void test_model_threads_agree(tctx *t)
 {
-    kern_init(NULL, NULL);
-    model *m1 = load(t, TINY_DIR, 1), *m2 = load(t, TINY_DIR, 2);
-    golden *g = m1 ? golden_load(t, "tests/golden/tiny_forward.txt", 64) : NULL;
-    fwd_batch b;
-    if (m1 && m2 && g && teacher_batch(g, &b)) {
-        abl_err err = {0};
-        float *lp1 = malloc((size_t)b.n_score * sizeof(float));
-        T_CHECK(t, lp1 && !model_forward(m1, &b, NULL, &err));
-        if (lp1) {
-            memcpy(lp1, b.score_lp, (size_t)b.n_score * sizeof(float));
-            T_CHECK(t, !model_forward(m2, &b, NULL, &err));
-            t_close_f32(t, "threads 2 vs 1", b.score_lp, lp1, (size_t)b.n_score, 1e-6, 0);
-        }
-        free(lp1);
-        batch_free(&b);
-    }
-    golden_free(g);
-    model_free(m1);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 1))
+        return;
+    model *m2 = load(t, TINY_DIR, 2);
+    abl_err err = {0};
+    T_CHECK(t, m2 && !model_forward(m2, &f.b, NULL, &err));
+    if (!t_failed(t))
+        t_close_f32(t, "threads 2 vs 1", f.b.score_lp, f.lp0, (size_t)f.b.n_score, 1e-6, 0);
     model_free(m2);
+    tiny_close(&f);
 }
 
 void test_model_ref_kernels_agree(tctx *t)
 {
-    abl_err err = {0};
-    if (kern_init(NULL, &err)) {
-        t_fail(t, "kern_init: %s", err.msg);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 2))
         return;
-    }
     const char *best = kern.name;
-    model *m = load(t, TINY_DIR, 2);
-    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", 64) : NULL;
-    fwd_batch b;
-    if (g && teacher_batch(g, &b)) {
-        float *lp = malloc((size_t)b.n_score * sizeof(float));
-        T_CHECK(t, lp && !model_forward(m, &b, NULL, &err));
-        model_free(m);
-        m = NULL;
-        if (lp && !kern_init("ref", &err)) {
-            memcpy(lp, b.score_lp, (size_t)b.n_score * sizeof(float));
-            model *r = load(t, TINY_DIR, 2);
-            T_CHECK(t, r && !model_forward(r, &b, NULL, &err));
-            t_note(t, "default kernels '%s' vs 'ref'", best);
-            t_close_f32(t, "ref vs default kernels", b.score_lp, lp, (size_t)b.n_score, 1e-5, 0);
-            model_free(r);
-        }
-        free(lp);
-        batch_free(&b);
+    abl_err err = {0};
+    model_free(f.m); /* its weights are packed for the default kernels */
+    f.m = NULL;
+    if (!kern_init("ref", &err)) {
+        model *r = load(t, TINY_DIR, 2);
+        T_CHECK(t, r && !model_forward(r, &f.b, NULL, &err));
+        t_note(t, "default kernels '%s' vs 'ref'", best);
+        if (!t_failed(t))
+            t_close_f32(t, "ref vs default kernels", f.b.score_lp, f.lp0, (size_t)f.b.n_score,
+                        1e-5, 0);
+        model_free(r);
+    } else {
+        t_fail(t, "kern_init ref: %s", err.msg);
     }
-    golden_free(g);
-    model_free(m);
+    kern_init(NULL, NULL);
+    tiny_close(&f);
 }
 
 void test_model_generate_matches_forward(tctx *t)
