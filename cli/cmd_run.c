@@ -49,7 +49,7 @@ static void usage(FILE *f)
         "  --prune K          after the sweep, remove the K blocks with the lowest cosine score\n"
         "                     together, and the K with the smallest accuracy drop, one more at a\n"
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
-        "                     each step is one pass per curve)\n"
+        "                     each step is one pass per curve; --unit block only)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
         "                     tokens and estimated time for these options on this machine\n\n"
         "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
