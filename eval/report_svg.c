@@ -63,6 +63,7 @@ static double tick_step(double span)
 typedef struct {
     double px0, px1, py0, py1, dx0, dx1, dy0, dy1;
     bool log_x;
+    bool int_x;         /* x counts something: whole-number ticks only */
 } frame;
 
 static double fx(const frame *a, double v)
@@ -83,6 +84,8 @@ static void axes(FILE *f, const frame *a, const char *xlabel, const char *ylabel
                "stroke=\"#333\"/>\n", a->px0, a->py0, a->px1 - a->px0, a->py1 - a->py0);
     char b[64];
     double st = tick_step(a->dx1 - a->dx0);
+    if (a->int_x && st < 1)
+        st = 1; /* counts: no ticks between whole numbers */
     for (double v = ceil(a->dx0 / st) * st; v <= a->dx1 + 1e-9 * st; v += st) {
         double x = a->px0 + (v - a->dx0) / (a->dx1 - a->dx0) * (a->px1 - a->px0);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\"/>\n",
@@ -137,7 +140,7 @@ abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *e
             if (y > ymax)
                 ymax = y;
         }
-    frame a = {90, 600, 50, 420, 0, 1, ymin, ymax, false};
+    frame a = {90, 600, 50, 420, 0, 1, ymin, ymax, false, false};
     if (xmax > 0 && xmin < INFINITY && xmax / xmin > 50) {
         a.log_x = true;
         a.dx0 = floor(log10(xmin));
@@ -278,7 +281,7 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
         ymax = 100;
     }
     double pad = (ymax - ymin) * 0.08;
-    frame a = {90, 600, 50, 420, 0, steps, ymin - pad, ymax + pad, false};
+    frame a = {90, 600, 50, 420, 0, steps, ymin - pad, ymax + pad, false, true};
     header(f, 800, 480, title);
     axes(f, &a, x_label, y_label);
     for (int i = 0; i < n_curves; i++) {
