@@ -235,6 +235,7 @@ typedef struct {
     FILE *f;
     char label[64];
     int64_t total_items, total_tok, done_items, done_tok;
+    int64_t skip_items, skip_tok;   /* of done: resumed, not computed (kept out of the rates) */
     double t0, t_last;
     bool tty, active;
 } ev_progress;
@@ -242,6 +243,9 @@ typedef struct {
 void ev_progress_begin(ev_progress *p, FILE *f, const char *label, int64_t total_items,
                        int64_t total_tok);
 void ev_progress_update(ev_progress *p, int64_t add_items, int64_t add_tok);
+/* Work that was resumed (from a journal) rather than computed: advances the display, not
+ * the rates. */
+void ev_progress_skip(ev_progress *p, int64_t add_items, int64_t add_tok);
 void ev_progress_end(ev_progress *p);   /* final line; the tty bar ends with a newline */
 
 /* A duration for people: "42s", "3m07s", "70h12m"; "?" when negative, NaN or absurd. */

@@ -29,7 +29,9 @@ void ev_fmt_duration(char *buf, size_t cap, double s)
 static void draw(ev_progress *p, bool final)
 {
     double now = ev_now(), dt = now - p->t0;
-    double ips = dt > 0 ? (double)p->done_items / dt : 0, tps = dt > 0 ? (double)p->done_tok / dt : 0;
+    /* rates count computed work only: resumed (skipped) work arrives in no time */
+    double ips = dt > 0 ? (double)(p->done_items - p->skip_items) / dt : 0;
+    double tps = dt > 0 ? (double)(p->done_tok - p->skip_tok) / dt : 0;
     double frac = p->total_tok > 0 ? (double)p->done_tok / (double)p->total_tok
                                    : p->total_items > 0 ? (double)p->done_items / (double)p->total_items : 1;
     char eta[32];
@@ -50,6 +52,9 @@ static void draw(ev_progress *p, bool final)
                 (long long)p->done_items, (long long)p->total_items, (int)(frac * 100), ips, tps,
                 final ? "took" : "ETA", eta);
     }
+    if (final && p->skip_items > 0)
+        fprintf(p->f, "%s: %lld of %lld items resumed from the journal\n", p->label,
+                (long long)p->skip_items, (long long)p->total_items);
     fflush(p->f);
     p->t_last = now;
 }
@@ -77,6 +82,13 @@ void ev_progress_update(ev_progress *p, int64_t add_items, int64_t add_tok)
     double since = ev_now() - p->t_last;
     if (since >= (p->tty ? 0.1 : 10.0))
         draw(p, false);
+}
+
+void ev_progress_skip(ev_progress *p, int64_t add_items, int64_t add_tok)
+{
+    p->skip_items += add_items;
+    p->skip_tok += add_tok;
+    ev_progress_update(p, add_items, add_tok);
 }
 
 void ev_progress_end(ev_progress *p)

@@ -577,7 +577,9 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
                 break;
             }
         }
-        if (c->o->progress)
+        if (c->o->progress && rec)
+            ev_progress_skip(&pr, eb->n_items, eb->fb.n_tok);
+        else if (c->o->progress)
             ev_progress_update(&pr, eb->n_items, eb->fb.n_tok);
     }
     if (c->o->progress)
@@ -644,9 +646,10 @@ static void rank_units(const double *key, int n, int *order)
  * each batch a journaled work unit ("prune/CURVE/K/TASK/BATCH": hits and weight in %a). */
 static abl_status pruned_acc(study_ctx *c, const ev_task *t, ev_plan *plan, ev_results *R,
                              ev_item_score *sc, const uint8_t *skip, int curve, int k,
-                             double *acc, abl_err *err)
+                             double *acc, bool *resumed, abl_err *err)
 {
     double h = 0, w = 0;
+    *resumed = true;
     for (int bi = 0; bi < plan->n_batches; bi++) {
         ev_batch *eb = &plan->batches[bi];
         char key[200], pay[80];
@@ -661,6 +664,7 @@ static abl_status pruned_acc(study_ctx *c, const ev_task *t, ev_plan *plan, ev_r
                                 key);
             c->units_resumed++;
         } else {
+            *resumed = false;
             if (c->o->stop && *c->o->stop)
                 return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
             run_plan p;
@@ -740,10 +744,12 @@ static abl_status prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study
             for (int k = 1; k <= K && !s; k++) {
                 skip[r->unit_layer[r->prune_order[cv][k - 1]]] = 1;
                 double a = NAN;
-                s = pruned_acc(c, tk, &plan, &R, sc, skip, cv, k, &a, err);
+                bool resumed = false;
+                s = pruned_acc(c, tk, &plan, &R, sc, skip, cv, k, &a, &resumed, err);
                 r->prune_acc[cv][k] += a / n_tasks;
                 if (!s && c->o->progress)
-                    ev_progress_update(&pr, tk->n_items, plan.n_tok);
+                    (resumed ? ev_progress_skip : ev_progress_update)(&pr, tk->n_items,
+                                                                      plan.n_tok);
             }
         }
         if (!s && c->o->progress)

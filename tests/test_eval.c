@@ -542,3 +542,34 @@ void test_eval_plan_rows_match_requests(tctx *t)
     for (int k = 0; k < 3; k++)
         ev_plan_free(&p[k]);
 }
+
+/* Progress lines (not a tty): resumed work advances the count but not the rates, and the end
+ * says how much was resumed; durations read as people write them. */
+void test_eval_progress_lines(tctx *t)
+{
+    char out[4096] = "";
+    FILE *f = tmpfile();
+    if (!T_CHECK(t, f != NULL))
+        return;
+    ev_progress p;
+    ev_progress_begin(&p, f, "1/1 toy", 10, 1000);
+    ev_progress_skip(&p, 6, 600);
+    ev_progress_update(&p, 4, 400);
+    ev_progress_end(&p);
+    rewind(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    t_note(t, "%s", out);
+    T_CHECK(t, strstr(out, "1/1 toy: 10/10 items (100%)") != NULL);
+    T_CHECK(t, strstr(out, "1/1 toy: 6 of 10 items resumed from the journal\n") != NULL);
+    char d[32];
+    ev_fmt_duration(d, sizeof d, 42.4);
+    T_CHECK(t, strcmp(d, "42s") == 0);
+    ev_fmt_duration(d, sizeof d, 187);
+    T_CHECK(t, strcmp(d, "3m07s") == 0);
+    ev_fmt_duration(d, sizeof d, 57 * 3600 + 46 * 60 + 5);
+    T_CHECK(t, strcmp(d, "57h46m") == 0);
+    ev_fmt_duration(d, sizeof d, -1);
+    T_CHECK(t, strcmp(d, "?") == 0);
+}
