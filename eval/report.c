@@ -398,6 +398,17 @@ static void jtask(jw *w, const study_result *r, const study_task_res *T)
     jw_obj_end(w);
 }
 
+/* Finish a JSON document written through w into rf: committed atomically, or removed. */
+static abl_status json_commit(jw *w, report_file *rf, abl_err *err)
+{
+    abl_status s = jw_finish(w, rf->path, err);
+    if (s) {
+        report_abort(rf);
+        return s;
+    }
+    return report_commit(rf, err);
+}
+
 abl_status report_summary_json(const study_result *r, const char *dir, abl_err *err)
 {
     report_file rf;
@@ -466,12 +477,7 @@ abl_status report_summary_json(const study_result *r, const char *dir, abl_err *
         jw_arr_end(&w);
     }
     jw_obj_end(&w);
-    s = jw_finish(&w, rf.path, err);
-    if (s) {
-        report_abort(&rf);
-        return s;
-    }
-    return report_commit(&rf, err);
+    return json_commit(&w, &rf, err);
 }
 
 /* ---- report.md --------------------------------------------------------------------------- */
@@ -605,12 +611,7 @@ abl_status report_timing_json(const study_result *r, const char *dir, abl_err *e
     }
     jw_arr_end(&w);
     jw_obj_end(&w);
-    s = jw_finish(&w, rf.path, err);
-    if (s) {
-        report_abort(&rf);
-        return s;
-    }
-    return report_commit(&rf, err);
+    return json_commit(&w, &rf, err);
 }
 
 const char *report_prune_curve_name(int curve)
