@@ -232,7 +232,7 @@ FUZZ_SRC_journal  = base/sha256.c eval/journal.c
 # tests/fuzz/NAME.dict replaces the default dictionary tests/fuzz/json.dict.
 
 .SECONDEXPANSION:
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*) $(wildcard loader/*.h) base/abl.h \
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*) $(wildcard loader/*.h tests/fuzz/*.h) base/abl.h \
                    | build-fuzz/.ok
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*) -lm -lpthread
 

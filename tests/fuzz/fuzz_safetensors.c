@@ -4,26 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "../../loader/safetensors.h"
+#include "fuzz_memfile.h"
 
 static volatile float sink;
 
 /* One input: the checks the fuzzer runs; tests/test_fuzz.c replays the corpus through it. */
 int fuzz_safetensors_one(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz.safetensors", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_memfile(data, size);
     st_file *f = NULL;
     abl_err e = {0};
     if (st_open(&f, path, &e) == ABL_OK) {

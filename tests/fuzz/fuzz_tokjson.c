@@ -5,24 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "../../engine/tokenizer.h"
+#include "fuzz_memfile.h"
 
 /* One input: the checks the fuzzer runs (a corpus replay can call it too). */
 int fuzz_tokjson_one(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("tokenizer.json", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_memfile(data, size);
     tokenizer *t = NULL;
     abl_err e = {0};
     if (tok_load(&t, path, &e) != ABL_OK) {
