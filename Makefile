@@ -20,7 +20,7 @@ else
 ISA_EXCLUDE = kernels/avx%.c kernels/neon%.c
 endif
 
-LIB_SRC  = $(filter-out $(ISA_EXCLUDE),$(wildcard base/*.c loader/*.c kernels/*.c engine/*.c eval/*.c cli/*.c))
+LIB_SRC  = $(filter-out $(ISA_EXCLUDE),$(wildcard base/*.c loader/*.c kernels/*.c engine/*.c eval/*.c study/*.c cli/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
@@ -226,7 +226,7 @@ FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c eng
 FUZZ_TARGETS   += datasets tokjson journal
 FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
 FUZZ_SRC_tokjson  = $(FUZZ_SRC_tokenizer)
-FUZZ_SRC_journal  = base/sha256.c eval/journal.c
+FUZZ_SRC_journal  = base/sha256.c study/journal.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
 # tests/fuzz/corpus/NAME/, and list any sources beyond FUZZ_LIB in FUZZ_SRC_NAME; an optional
 # tests/fuzz/NAME.dict replaces the default dictionary tests/fuzz/json.dict.

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../eval/prune.h"
-#include "../eval/report.h"
+#include "../study/prune.h"
+#include "../study/report.h"
 #include "../kernels/kernels.h"
 #include "cli.h"
 

@@ -7,8 +7,8 @@
 
 #include "../base/sha256.h"
 #include "../eval/eval.h"
-#include "../eval/report.h"
-#include "../eval/study.h"
+#include "../study/report.h"
+#include "../study/study.h"
 #include "../kernels/kernels.h"
 #include "cli.h"
 

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../eval/report.h"
-#include "../eval/study.h"
-#include "../eval/theory.h"
+#include "../study/report.h"
+#include "../study/study.h"
+#include "../study/theory.h"
 #include "../kernels/kernels.h"
 #include "cli.h"
 

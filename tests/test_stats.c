@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../base/sha256.h"
-#include "../eval/stats.h"
+#include "../study/stats.h"
 #include "t.h"
 
 static int near(tctx *t, const char *what, double got, double want, double tol)

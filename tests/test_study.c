@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "../base/file.h"
-#include "../eval/study.h"
-#include "../eval/study_int.h"
+#include "../study/study.h"
+#include "../study/study_int.h"
 #include "../kernels/kernels.h"
 #include "t.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../eval/journal.h"
+#include "../study/journal.h"
 #include "t.h"
 
 static long file_size(const char *p)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../eval/prune.h"
+#include "../study/prune.h"
 #include "../kernels/kernels.h"
 #include "t.h"
 

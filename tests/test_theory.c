@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "../eval/study.h"
-#include "../eval/theory.h"
+#include "../study/study.h"
+#include "../study/theory.h"
 #include "../kernels/kernels.h"
 #include "t.h"
 

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_journal.c - libFuzzer target for the run journal (eval/journal.c): any bytes in
+/* tests/fuzz/fuzz_journal.c - libFuzzer target for the run journal (study/journal.c): any bytes in
  * journal.tsv must open (dropping a torn or corrupt tail) or be refused with a one-line message;
  * after an open and one append, reopening finds exactly one more record. */
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../eval/journal.h"
+#include "../../study/journal.h"
 
 static char fuzz_jr_dir[64], fuzz_jr_file[96];
 
@@ -57,7 +57,7 @@ int fuzz_journal_one(const uint8_t *data, size_t size)
 
 #ifndef ABL_FUZZ_NO_ENTRY
 /* The fuzzer links journal.c alone; its folder always exists here, so mkdir -p is one mkdir.
- * (The test runner links the real report_mkdirs from eval/report.c.) */
+ * (The test runner links the real report_mkdirs from study/report.c.) */
 abl_status report_mkdirs(const char *dir, abl_err *err);
 abl_status report_mkdirs(const char *dir, abl_err *err)
 {

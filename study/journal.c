@@ -1,4 +1,4 @@
-/* eval/journal.c - append-only, fsync'ed record of finished work units with a configuration
+/* study/journal.c - append-only, fsync'ed record of finished work units with a configuration
  * fingerprint on its first line; each record carries a checksum so torn writes are detected. */
 #include "journal.h"
 

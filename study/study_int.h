@@ -1,4 +1,4 @@
-/* eval/study_int.h - internals shared by the study's files: the raw per-item measurements of a
+/* study/study_int.h - internals shared by the study's files: the raw per-item measurements of a
  * task (what the journal stores) and the estimators computed from them. */
 #ifndef STUDY_INT_H
 #define STUDY_INT_H
@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "../engine/model.h"
-#include "eval.h"
+#include "../eval/eval.h"
 
 #include "stats.h"
 #include "study.h"

@@ -1,4 +1,4 @@
-/* eval/report_svg.c - the study's charts as standalone SVG (title, labelled axes, legend):
+/* study/report_svg.c - the study's charts as standalone SVG (title, labelled axes, legend):
  * heatmap.svg (unit x task relevance), scatter.svg (cosine score vs drop), pruning.svg. */
 #include "report.h"
 

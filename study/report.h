@@ -1,4 +1,4 @@
-/* eval/report.h - what a study run leaves behind: the terminal table and, in the run directory,
+/* study/report.h - what a study run leaves behind: the terminal table and, in the run directory,
  * layers.csv, summary.json, report.md, heatmap.svg, scatter.svg and pruning.svg (atomically). */
 #ifndef REPORT_H
 #define REPORT_H

@@ -1,5 +1,5 @@
-/* eval/report.c - atomic report files, the terminal table, layers.csv, summary.json and
- * report.md of a study run. SVG charts are in eval/report_svg.c. */
+/* study/report.c - atomic report files, the terminal table, layers.csv, summary.json and
+ * report.md of a study run. SVG charts are in study/report_svg.c. */
 #include "report.h"
 
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* eval/theory.h - Theorem 1 made runnable: a 3-block llama-architecture model, built from
+/* study/theory.h - Theorem 1 made runnable: a 3-block llama-architecture model, built from
  * closed-form weights, where one block has cosine score eps yet is the one that matters. */
 #ifndef THEORY_H
 #define THEORY_H

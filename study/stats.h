@@ -1,4 +1,4 @@
-/* eval/stats.h - the statistics of the study: mean, standard error, Pearson, Spearman (average
+/* study/stats.h - the statistics of the study: mean, standard error, Pearson, Spearman (average
  * ranks), Kendall tau-b, discordant-pair share, a seeded RNG and percentile bootstrap CIs. */
 #ifndef STATS_H
 #define STATS_H

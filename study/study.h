@@ -1,4 +1,4 @@
-/* eval/study.h - the study driver: per task one intact pass (accuracy, cosine statistics via
+/* study/study.h - the study driver: per task one intact pass (accuracy, cosine statistics via
  * hooks), then every block (or sub-block) removed in turn, resuming from the intact residual;
  * statistics with bootstrap CIs; journaled work units; the reports of a run directory. */
 #ifndef STUDY_H

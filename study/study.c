@@ -1,4 +1,4 @@
-/* eval/study.c - the study driver: load model and tasks, then per packed batch (the journaled
+/* study/study.c - the study driver: load model and tasks, then per packed batch (the journaled
  * work unit) one intact pass with cosine hooks and one resumed pass per removed unit. */
 #include "study.h"
 
@@ -12,7 +12,7 @@
 #include "../base/sha256.h"
 #include "../engine/model.h"
 #include "../kernels/kernels.h"
-#include "eval.h"
+#include "../eval/eval.h"
 #include "journal.h"
 #include "report.h"
 #include "study_int.h"

@@ -1,4 +1,4 @@
-/* eval/study_est.c - from raw per-item measurements to the study's numbers: accuracies, drops,
+/* study/study_est.c - from raw per-item measurements to the study's numbers: accuracies, drops,
  * chance-corrected relevance, correlations, pooling over tasks, and the item bootstrap. */
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* eval/prune.h - greedy block pruning: rank the remaining blocks by a metric on a calibration
+/* study/prune.h - greedy block pruning: rank the remaining blocks by a metric on a calibration
  * half of each task's items, remove the least important, re-rank; held-out accuracy per step. */
 #ifndef PRUNE_H
 #define PRUNE_H

@@ -1,4 +1,4 @@
-/* eval/stats.c - correlation coefficients, ranks with ties, and the seeded percentile
+/* study/stats.c - correlation coefficients, ranks with ties, and the seeded percentile
  * bootstrap used for every confidence interval of the study. All sums in double. */
 #include "stats.h"
 

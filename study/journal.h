@@ -1,4 +1,4 @@
-/* eval/journal.h - the run directory's journal: one line per finished work unit, appended and
+/* study/journal.h - the run directory's journal: one line per finished work unit, appended and
  * fsync'ed, so an interrupted study resumes where it stopped and never mixes configurations. */
 #ifndef JOURNAL_H
 #define JOURNAL_H

@@ -1,4 +1,4 @@
-/* eval/theory.c - the Theorem 1 counterexample, constructed in closed form and written as a
+/* study/theory.c - the Theorem 1 counterexample, constructed in closed form and written as a
  * normal Hugging Face llama checkpoint (config.json, model.safetensors, tokenizer.json).
  *
  * The construction. Width D = 16; only four residual directions are used: e0 (a constant

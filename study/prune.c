@@ -1,4 +1,4 @@
-/* eval/prune.c - greedy pruning. Calibration passes reuse the study's resume trick: one pass of
+/* study/prune.c - greedy pruning. Calibration passes reuse the study's resume trick: one pass of
  * the current (pruned) model caches the residual entering every block, then each candidate
  * removal resumes from it, so ranking all remaining blocks costs about half of N passes. */
 #include "prune.h"
@@ -10,7 +10,7 @@
 
 #include "../engine/model.h"
 #include "../kernels/kernels.h"
-#include "eval.h"
+#include "../eval/eval.h"
 #include "study_int.h"
 
 enum { PRUNE_MAX_TASKS = 32 };
