@@ -64,6 +64,17 @@ FAILS=0
 put() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$RES"; }
 # fail KEY LOG: the row says FAILED with the log's last line
 fail() { put "$1" "FAILED: $(tail -n 1 "$2" 2>/dev/null | cut -c1-110) (log $2)"; FAILS=$((FAILS + 1)); }
+# lim SECONDS CMD...: CMD with a time limit; a step past it fails (exit 124, said on stderr)
+# and the rest go on
+lim() {
+  local secs=$1 rc
+  shift
+  command -v timeout >/dev/null 2>&1 || { "$@"; return; }
+  timeout "$secs" "$@"
+  rc=$?
+  [ $rc != 124 ] || echo "gpu-check: timed out after $secs s: $*" >&2
+  return $rc
+}
 # sgemm_rows FILE: the two SGEMM rows of the table from gpu_sgemm_bench's output (ours / cuBLAS
 # per shape: geometric mean, the worst shape, and our TFLOPS at the LM head's 4096 x 49152 x 576).
 sgemm_rows() {
@@ -152,6 +163,8 @@ if [ "$DEV" = cuda ]; then
   lim 240 ./build-cuda/runner cuda >"$W/tests.log" 2>&1
   rc=$?
   line=$(tail -n 1 "$W/tests.log")
+  case "$line" in *skipped*) rc=3; echo "gpu-check: CUDA tests skipped on a GPU machine" \
+    >>"$W/tests.log";; esac
   if [ $rc = 0 ]; then put "CUDA tests (runner cuda)" "$line, $(since "$t") s"
   else fail "CUDA tests (runner cuda)" "$W/tests.log"; fi
 else
@@ -188,8 +201,6 @@ llcmp() {
       if (best(A, na) == best(Bv, nb)) same++ }
     END { if (!n || bad) { print "error"; exit 1 } printf "%.3g %d %d\n", mx, same, n }'
 }
-# lim SECONDS CMD...: CMD with a time limit (a hung step fails with exit 124, the rest goes on)
-lim() { if command -v timeout >/dev/null 2>&1; then timeout "$@"; else shift; "$@"; fi; }
 evalrun() { # evalrun DEVICE TF32 OUT.json
   ABLATE_CUDA_TF32=$2 lim 150 "$ABL" eval --tasks piqa --limit "$ITEMS" --model "$MODEL" \
     --data-dir "$TASKS" --device "$1" --json "$3" --quiet >"${3%.json}.log" 2>&1
