@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../engine/model.h"
 #include "../eval/eval.h"
 #include "cli.h"
@@ -70,13 +71,11 @@ static void json_num(FILE *f, double v)
 
 static int write_json(const char *path, const char *model_dir, long limit, long seed, task_run *runs, int n)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error("eval", "%s: cannot write", tmp);
-        return 1;
-    }
+    abl_afile af;
+    abl_err err = {0};
+    if (abl_afile_open(&af, NULL, path, &err))
+        return cli_report("eval", &err);
+    FILE *f = af.f;
     fputs("{\n  \"model\": ", f);
     json_str(f, model_dir);
     fprintf(f, ",\n  \"limit\": %ld,\n  \"seed\": %ld,\n  \"tasks\": {", limit, seed);
@@ -130,12 +129,8 @@ static int write_json(const char *path, const char *model_dir, long limit, long 
         fputs("\n      ]\n    }", f);
     }
     fputs("\n  }\n}\n", f);
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        cli_error("eval", "%s: write failed", path);
-        remove(tmp);
-        return 1;
-    }
+    if (abl_afile_commit(&af, &err))
+        return cli_report("eval", &err);
     return 0;
 }
 

@@ -52,8 +52,8 @@ static int parse_metrics(const char *s, prune_opts *o)
 
 static abl_status write_csv(const report_curve *c, int n, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "pruning.csv", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "pruning.csv", err);
     if (s)
         return s;
     fprintf(rf.f, "metric,step,removed_block,calib_acc_before_step,heldout_acc_after_step\n");
@@ -67,7 +67,7 @@ static abl_status write_csv(const report_curve *c, int n, const char *dir, abl_e
                 fprintf(rf.f, "%.9g", c[i].calib[k - 1]);
             fprintf(rf.f, ",%.9g\n", c[i].acc[k]);
         }
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 int cli_prune(int argc, char **argv)
@@ -164,7 +164,7 @@ int cli_prune(int argc, char **argv)
     }
     char title[256];
     snprintf(title, sizeof title, "Greedy pruning: held-out accuracy on %.100s", o.eval);
-    if (report_mkdirs(out, &err) ||
+    if (abl_mkdirs(out, &err) ||
         report_pruning_svg(curves, nc, title, "blocks removed (greedy)", "held-out accuracy (%)",
                            out, &err) ||
         write_csv(curves, nc, out, &err))

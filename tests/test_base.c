@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../base/abl.h"
 #include "../base/file.h"
@@ -66,4 +67,34 @@ void test_base_read_file(tctx *t)
     T_CHECK(t, strstr(e.msg, "missing: cannot open (No such file or directory) (hint: make it)"));
     T_CHECK(t, abl_read_file(t_tmpdir(t), 0, "unused", &b, &n, &e) == ABL_E_IO && !b);
     T_CHECK(t, strstr(e.msg, ": read error (Is a directory)") && !strstr(e.msg, "hint"));
+}
+
+/* mkdir -p and the atomic writer: nested folders, a file in the way, replace in place, a
+ * failed write that leaves the earlier file and no temp file behind. */
+void test_base_mkdirs_and_atomic_write(tctx *t)
+{
+    char d[600], f[700], bad[800], g[900];
+    abl_err e = {0};
+    snprintf(d, sizeof d, "%s/a/b/c", t_tmpdir(t));
+    T_CHECK(t, abl_mkdirs(d, &e) == ABL_OK);
+    T_CHECK(t, abl_mkdirs(d, &e) == ABL_OK); /* existing is fine */
+    snprintf(f, sizeof f, "%s/x.txt", d);
+    T_CHECK(t, abl_write_file_atomic(f, "one", 3, &e) == ABL_OK);
+    T_CHECK(t, abl_write_file_atomic(f, "second", 6, &e) == ABL_OK);
+    char *b = NULL;
+    size_t n = 0;
+    T_CHECK(t, abl_read_file(f, 0, NULL, &b, &n, &e) == ABL_OK && n == 6 && !memcmp(b, "second", 6));
+    free(b);
+    snprintf(bad, sizeof bad, "%s/sub", f); /* a file in the way */
+    T_CHECK(t, abl_mkdirs(bad, &e) == ABL_E_IO && strstr(e.msg, "cannot create directory"));
+    T_CHECK(t, abl_mkdirs("", &e) == ABL_E_ARG);
+    snprintf(g, sizeof g, "%s/y.txt", bad);
+    T_CHECK(t, abl_write_file_atomic(g, "z", 1, &e) == ABL_E_IO && strstr(e.msg, "cannot create"));
+    abl_afile af;
+    T_CHECK(t, abl_afile_open(&af, d, "x.txt", &e) == ABL_OK);
+    fputs("never", af.f);
+    abl_afile_abort(&af); /* the target keeps its bytes, the temp file is gone */
+    T_CHECK(t, abl_read_file(f, 0, NULL, &b, &n, &e) == ABL_OK && n == 6);
+    free(b);
+    T_CHECK(t, access(af.tmp, F_OK) != 0);
 }
