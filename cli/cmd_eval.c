@@ -166,49 +166,6 @@ static void print_row(const task_run *r)
     }
 }
 
-/* Split a comma list (or "all") into names; returns the count, -1 on a bad list. */
-static int split_tasks(const char *list, char ***out)
-{
-    *out = NULL;
-    if (!strcmp(list, "all")) {
-        int n = 0;
-        for (const char *const *p = ev_task_names(); *p; p++)
-            n++;
-        char **v = calloc((size_t)n, sizeof *v);
-        if (!v)
-            return -1;
-        for (int i = 0; i < n; i++)
-            v[i] = strdup(ev_task_names()[i]);
-        *out = v;
-        return n;
-    }
-    int n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    char **v = calloc((size_t)n, sizeof *v);
-    if (!v)
-        return -1;
-    int k = 0;
-    const char *s = list;
-    for (;;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len) {
-            v[k] = malloc(len + 1);
-            if (!v[k])
-                break;
-            memcpy(v[k], s, len);
-            v[k][len] = 0;
-            k++;
-        }
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    *out = v;
-    return k;
-}
-
 int cli_eval(int argc, char **argv)
 {
     const char *tasks = NULL, *corpus = NULL, *json = NULL, *model_dir = DEFAULT_MODEL_DIR;
@@ -264,34 +221,24 @@ int cli_eval(int argc, char **argv)
         cli_error("eval", "say what to evaluate: --tasks LIST (or all) or --corpus FILE (see --help)");
         return 2;
     }
-    char **names = NULL;
-    int n_names = 0;
-    if (tasks && (n_names = split_tasks(tasks, &names)) <= 0) {
-        cli_error("eval", "--tasks: expected a comma-separated list of task names, found '%s'", tasks);
-        free(names);
-        return 2;
-    }
+    abl_list names = {0, NULL};
     abl_err err = {0};
-    if (tasks && ev_tasks_check(tasks, &err)) {
-        for (int i = 0; i < n_names; i++)
-            free(names[i]);
-        free(names);
+    if (tasks && ev_tasks_parse(tasks, "--tasks", &names, &err))
         return cli_report("eval", &err);
-    }
     if (corpus) {
-        char **nn = realloc(names, (size_t)(n_names + 1) * sizeof *nn);
         size_t len = strlen(corpus) + 8;
         char *s = malloc(len);
-        if (!nn || !s) {
+        if (s)
+            snprintf(s, len, "corpus:%s", corpus);
+        if (!s || abl_list_add(&names, s, &err)) {
             free(s);
-            free(nn ? nn : names);
+            abl_list_free(&names);
             cli_error("eval", "out of memory");
             return 1;
         }
-        snprintf(s, len, "corpus:%s", corpus);
-        names = nn;
-        names[n_names++] = s;
+        free(s);
     }
+    int n_names = names.n;
 
     model *m = NULL;
     model_opts mo = model_opts_default();
@@ -322,7 +269,7 @@ int cli_eval(int argc, char **argv)
         lo.seed = (uint64_t)seed;
         lo.corpus_ctx = (int)ctx;
         double t0 = ev_now();
-        if (ev_task_load(&r->task, names[i], model_tok(m), &lo, &err) ||
+        if (ev_task_load(&r->task, names.v[i], model_tok(m), &lo, &err) ||
             ev_results_alloc(&r->res, r->task, &err)) {
             rc = cli_report("eval", &err);
             break;
@@ -344,9 +291,8 @@ int cli_eval(int argc, char **argv)
             ev_results_free(&runs[i].res);
             ev_task_free(runs[i].task);
         }
-        free(names[i]);
     }
-    free(names);
+    abl_list_free(&names);
     free(runs);
     model_free(m);
     return rc;

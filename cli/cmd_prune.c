@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../base/list.h"
 #include "../study/prune.h"
 #include "../study/report.h"
 #include "../kernels/kernels.h"
@@ -33,21 +34,21 @@ static void usage(FILE *f)
 
 static int parse_metrics(const char *s, prune_opts *o)
 {
+    abl_list l;
+    if (abl_list_split(s, "--metric", &l, NULL))
+        return 0;
     for (int m = 0; m < PRUNE_METRIC_COUNT; m++)
         o->use[m] = false;
-    while (*s) {
-        const char *e = strchr(s, ',');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
+    int ok = 1;
+    for (int i = 0; i < l.n && ok; i++) {
         int hit = 0;
         for (int m = 0; m < PRUNE_METRIC_COUNT; m++)
-            if (strlen(prune_metric_name((prune_metric)m)) == n &&
-                !strncmp(s, prune_metric_name((prune_metric)m), n))
+            if (!strcmp(l.v[i], prune_metric_name((prune_metric)m)))
                 hit = o->use[m] = true;
-        if (!hit)
-            return 0;
-        s += n + (e != NULL);
+        ok = hit;
     }
-    return 1;
+    abl_list_free(&l);
+    return ok;
 }
 
 static abl_status write_csv(const report_curve *c, int n, const char *dir, abl_err *err)

@@ -6,6 +6,7 @@
 
 #include "../base/abl.h"
 #include "../base/file.h"
+#include "../base/list.h"
 #include "t.h"
 
 void test_base_fail_fills_message(tctx *t)
@@ -97,4 +98,34 @@ void test_base_mkdirs_and_atomic_write(tctx *t)
     T_CHECK(t, abl_read_file(f, 0, NULL, &b, &n, &e) == ABL_OK && n == 6);
     free(b);
     T_CHECK(t, access(af.tmp, F_OK) != 0);
+}
+
+/* The one comma-list parser: names (no empty item, no duplicate) and block lists. */
+void test_base_list_parser(tctx *t)
+{
+    abl_list l;
+    abl_err e = {0};
+    T_CHECK(t, abl_list_split("a,bb,c", "--x", &l, &e) == ABL_OK && l.n == 3 &&
+                   !strcmp(l.v[1], "bb"));
+    abl_list_free(&l);
+    const char *bad[] = {"", "a,", ",a", "a,,b", "a,b,a", NULL};
+    for (int i = 0; bad[i]; i++) {
+        T_CHECK(t, abl_list_split(bad[i], "--x", &l, &e) == ABL_E_ARG && l.n == 0);
+        T_CHECK(t, strstr(e.msg, "--x") != NULL);
+    }
+    T_CHECK(t, abl_list_split(NULL, "--x", &l, &e) == ABL_E_ARG);
+    uint8_t m[8];
+    T_CHECK(t, abl_list_blocks("0-2,5", "--layers", 8, m, &e) == ABL_OK);
+    T_CHECK(t, m[0] && m[1] && m[2] && !m[3] && !m[4] && m[5] && !m[6] && !m[7]);
+    T_CHECK(t, abl_list_blocks("all", "--layers", 8, m, &e) == ABL_OK && m[0] && m[7]);
+    T_CHECK(t, abl_list_blocks(NULL, "--layers", 8, m, &e) == ABL_OK && m[3]);
+    T_CHECK(t, abl_list_blocks("8", "--skip", 8, m, &e) == ABL_E_ARG &&
+                   strstr(e.msg, "block 8 is out of range [0, 7]"));
+    T_CHECK(t, abl_list_blocks("-3", "--skip", 8, m, &e) == ABL_E_ARG);
+    T_CHECK(t, abl_list_blocks("3-1", "--layers", 8, m, &e) == ABL_E_ARG &&
+                   strstr(e.msg, "a <= b"));
+    const char *junk[] = {"", "x", "1,", "1,,2", "1-", "2 ", NULL};
+    for (int i = 0; junk[i]; i++)
+        T_CHECK(t, abl_list_blocks(junk[i], "--layers", 8, m, &e) == ABL_E_ARG &&
+                       strstr(e.msg, "expected a list like"));
 }
