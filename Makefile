@@ -22,7 +22,9 @@ endif
 
 LIB_SRC  = $(filter-out $(ISA_EXCLUDE),$(wildcard base/*.c loader/*.c kernels/*.c engine/*.c eval/*.c study/*.c cli/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c tests/t_alloc.c
+# The runner's allocations go through tests/t_alloc.c (planted allocation failures).
+ALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=aligned_alloc
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
 
 # ---- CUDA (issue 10): which objects stand for kernels_cuda.h. The CPU build links the stub and
@@ -67,7 +69,7 @@ $(BUILD)/tests/registry.o: $(BUILD)/tests/registry.c
 	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
 $(BUILD)/runner: $(TEST_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALLOC_WRAP) -o $@ $^ $(LDLIBS)
 
 # Fast tier: no network, no real model. The runner prints one line per test and
 # "N passed, N failed" last.

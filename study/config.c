@@ -82,16 +82,14 @@ static abl_status hash_tree(sha256_ctx *c, const char *dir, const char *rel, int
     return s;
 }
 
-/* Hash of the data a task reads: the jsonl/corpus file, or the task's folder under data_dir. */
-static void task_data_hash(const char *data_dir, const char *name, char hex[65])
+/* Hash of the data a task reads: the jsonl/corpus file, or the task's folder under data_dir
+ * ("" when no folder is found). */
+static abl_status task_data_hash(const char *data_dir, const char *name, char hex[65],
+                                 abl_err *err)
 {
-    abl_err e;
     hex[0] = 0;
-    if (!strncmp(name, "jsonl:", 6) || !strncmp(name, "corpus:", 7)) {
-        if (sha256_file(strchr(name, ':') + 1, hex, &e))
-            hex[0] = 0;
-        return;
-    }
+    if (!strncmp(name, "jsonl:", 6) || !strncmp(name, "corpus:", 7))
+        return sha256_file(strchr(name, ':') + 1, hex, err);
     char base[128], path[4096];
     snprintf(base, sizeof base, "%.100s", name);
     const char *cand[3] = {base, NULL, NULL};
@@ -110,17 +108,20 @@ static void task_data_hash(const char *data_dir, const char *name, char hex[65])
             sha256_ctx c;
             uint8_t d[32];
             sha256_init(&c);
-            if (hash_tree(&c, path, "", 0, &e) == ABL_OK) {
-                sha256_final(&c, d);
-                for (int k = 0; k < 32; k++)
-                    snprintf(hex + 2 * k, 3, "%02x", d[k]);
-            }
-            return;
+            abl_status s = hash_tree(&c, path, "", 0, err);
+            if (s)
+                return s;
+            sha256_final(&c, d);
+            for (int k = 0; k < 32; k++)
+                snprintf(hex + 2 * k, 3, "%02x", d[k]);
+            return ABL_OK;
         }
     }
+    return ABL_OK;
 }
 
-void study_task_data_hash(const ev_task *t, const char *data_dir, char hex[65])
+abl_status study_task_data_hash(const ev_task *t, const char *data_dir, char hex[65],
+                                abl_err *err)
 {
-    task_data_hash(data_dir ? data_dir : "data/tasks", t->name, hex);
+    return task_data_hash(data_dir ? data_dir : "data/tasks", t->name, hex, err);
 }
