@@ -226,7 +226,7 @@ FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c eng
 # tokjson: loading an arbitrary tokenizer.json, then encode/decode with it; journal: a run
 # directory's journal.tsv (torn, corrupt or foreign), then append and reopen
 FUZZ_TARGETS   += datasets tokjson journal
-FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
+FUZZ_SRC_datasets = base/sha256.c eval/docs.c $(wildcard eval/task_*.c)
 FUZZ_SRC_tokjson  = $(FUZZ_SRC_tokenizer)
 FUZZ_SRC_journal  = base/sha256.c study/journal.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
