@@ -34,7 +34,7 @@ if ! "$cluster" install; then
   finish
 fi
 
-tmp=$(mktemp -d /tmp/ablate-slurm-XXXXXX) || exit 1
+tmp=$(mktemp -d /tmp/ablate-slurm-XXXXXX) && chmod 755 "$tmp" || exit 1
 cleanup() {
   "$cluster" stop "$tmp/cluster" >/dev/null 2>&1
   if [ "${ABLATE_SLURM_KEEP:-0}" = 1 ]; then echo "test-slurm: kept $tmp"; else rm -rf "$tmp"; fi
@@ -83,13 +83,16 @@ case "$model" in
 esac
 echo "test-slurm: $model model, ablate run ${opts[*]}"
 
-# The one-process reference.
+# The one-process reference: the very command the report job runs (the reports record it, --out
+# included), so every study below runs in $tmp/study and is moved aside afterwards.
+run=$tmp/study
 t0=$SECONDS
-if ! "$BIN" run "${opts[@]}" --out "$tmp/ref" --threads 2 >"$tmp/ref.log" 2>&1; then
+if ! "$BIN" run "${opts[@]}" --out "$run" >"$tmp/ref.log" 2>&1; then
   tail -n 5 "$tmp/ref.log"
   bad reference "the one-process run failed"
   finish
 fi
+mv "$run" "$tmp/ref"
 echo "test-slurm: one-process run $((SECONDS - t0)) s"
 
 # Result files: everything but the journals (one file vs one per shard) and timing.json (seconds).
@@ -118,11 +121,11 @@ wait_gone() {
     sleep 1
   done
 }
-# submit_study DIR LOGS [submit.sh options]: prints "ARRAY REPORT".
+# submit_study LOGS [submit.sh options]: the study into $run; prints "ARRAY REPORT".
 submit_study() {
-  local dir=$1 logs=$2
-  shift 2
-  "$submit" --ablate "$BIN" --cpus 1 --logs "$logs" "$@" -- "${opts[@]}" --out "$dir" 2>>"$tmp/submit.log" |
+  local logs=$1
+  shift
+  "$submit" --ablate "$BIN" --cpus 1 --logs "$logs" "$@" -- "${opts[@]}" --out "$run" 2>>"$tmp/submit.log" |
     awk '/^array /{a=$2} /^report /{r=$2} END{if (a && r) print a, r}'
 }
 # shard_units DIR I N: journaled work units of shard I of N so far.
@@ -136,7 +139,7 @@ shard_units() {
 # ---- 1. four shards, then the report job -------------------------------------------------------
 t0=$SECONDS
 aid="" rid=""
-read -r aid rid < <(submit_study "$tmp/run4" "$tmp/logs4" --shards 4)
+read -r aid rid < <(submit_study "$tmp/logs4" --shards 4)
 if [ -z "${rid:-}" ]; then
   cat "$tmp/submit.log"
   bad array4_submitted "submit.sh failed"
@@ -150,13 +153,14 @@ else
   show_logs
   bad array4_report_job_completed "report job $rid ended $st"
 fi
-msg=$(same_results "$tmp/run4")
+msg=$(same_results "$run")
 if [ $? -eq 0 ]; then ok "array4_equals_one_process ($msg, $((SECONDS - t0)) s)"; else bad array4_equals_one_process "$msg"; fi
+mv "$run" "$tmp/run4"
 
 # ---- 2. a shard cancelled mid-run, then resubmitted alone ---------------------------------------
 t0=$SECONDS
 aid="" rid=""
-read -r aid rid < <(submit_study "$tmp/run2" "$tmp/logs2" --shards 2)
+read -r aid rid < <(submit_study "$tmp/logs2" --shards 2)
 if [ -z "${rid:-}" ]; then
   cat "$tmp/submit.log"
   bad cancel_submitted "submit.sh failed"
@@ -170,7 +174,7 @@ while [ $((SECONDS - t0)) -lt "$WAIT_S" ]; do
     PENDING | RUNNING | CONFIGURING) ;;
     *) break ;;
   esac
-  if [ "$st" = RUNNING ] && [ "$(shard_units "$tmp/run2" 0 2)" -ge 1 ]; then
+  if [ "$st" = RUNNING ] && [ "$(shard_units "$run" 0 2)" -ge 1 ]; then
     scancel "${aid}_0"
     caught=1
     break
@@ -179,7 +183,7 @@ while [ $((SECONDS - t0)) -lt "$WAIT_S" ]; do
 done
 wait_gone "$aid" && wait_gone "$rid"
 st0=$(job_state "${aid}_0") st1=$(job_state "${aid}_1") str=$(job_state "$rid")
-done0=$(shard_units "$tmp/run2" 0 2)
+done0=$(shard_units "$run" 0 2)
 if [ "$caught" = 1 ] && [ "$st0" = CANCELLED ] && [ "$st1" = COMPLETED ] && [ "$str" != COMPLETED ]; then
   ok "cancel_mid_run (shard 0 cancelled after $done0 units; report job $str)"
 else
@@ -187,7 +191,7 @@ else
   bad cancel_mid_run "caught=$caught shard0=$st0 shard1=$st1 report=$str (a shard finished before it could be cancelled?)"
 fi
 # The report command refuses to write reports with shard 0 unfinished, and says so.
-if "$BIN" run "${opts[@]}" --out "$tmp/run2" --no-compute >"$tmp/nocompute.log" 2>&1; then
+if "$BIN" run "${opts[@]}" --out "$run" --no-compute >"$tmp/nocompute.log" 2>&1; then
   bad cancel_no_compute_refuses "exited 0 with shard 0 cancelled"
 elif grep -q '0/2' "$tmp/nocompute.log"; then
   ok "cancel_no_compute_refuses ($(head -n 1 "$tmp/nocompute.log"))"
@@ -195,7 +199,7 @@ else
   bad cancel_no_compute_refuses "the message does not name shard 0/2: $(head -n 2 "$tmp/nocompute.log")"
 fi
 aid="" rid=""
-read -r aid rid < <(submit_study "$tmp/run2" "$tmp/logs2b" --shards 2 --only 0)
+read -r aid rid < <(submit_study "$tmp/logs2b" --shards 2 --only 0)
 if [ -z "${rid:-}" ]; then
   cat "$tmp/submit.log"
   bad resubmit "submit.sh --only 0 failed"
@@ -204,7 +208,7 @@ fi
 wait_gone "$aid" && wait_gone "$rid"
 st=$(job_state "$rid")
 if [ "$st" = COMPLETED ]; then ok resubmit_report_job_completed; else show_logs; bad resubmit_report_job_completed "report job $rid ended $st"; fi
-msg=$(same_results "$tmp/run2")
+msg=$(same_results "$run")
 if [ $? -eq 0 ]; then ok "resubmitted_equals_one_process ($msg, $((SECONDS - t0)) s)"; else bad resubmitted_equals_one_process "$msg"; fi
 
 finish

@@ -38,12 +38,12 @@ show_logs() {
   done
 }
 
-# Start one daemon in the foreground, detached into its own session; its pid goes to DIR/NAME.pid.
+# Start one daemon in the foreground (-D/-F), detached into its own session and not a job of this
+# shell; its pid goes to DIR/NAME.pid.
 launch() {
   local dir=$1 name=$2
   shift 2
-  setsid "$@" >"$dir/$name.stderr" 2>&1 </dev/null &
-  echo $! >"$dir/$name.pid"
+  (setsid "$@" >"$dir/$name.stderr" 2>&1 </dev/null & echo $! >"$dir/$name.pid")
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -68,9 +68,9 @@ cmd_start() {
   [ "$(id -u)" -eq 0 ] || { echo "local-cluster: must run as root (SlurmUser=root)" >&2; return 3; }
   mkdir -p "$dir" || die "cannot create $dir"
   dir=$(cd "$dir" && pwd)
-  chmod 700 "$dir"
+  chmod 755 "$dir" # munged checks that its socket's path is searchable
   mkdir -p "$dir/state" "$dir/spool" "$dir/munge"
-  chmod 700 "$dir/munge"
+  chmod 755 "$dir/munge" # munged wants its socket's folder searchable; the key itself is 0400
 
   # munge: a fresh key, a private socket; slurm finds the socket through AuthInfo.
   dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 2>/dev/null || die "cannot write the munge key"
@@ -122,7 +122,7 @@ MinJobAge=600
 KillWait=5
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem State=UNKNOWN
 PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF=$dir/slurm.conf

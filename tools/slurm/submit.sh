@@ -8,7 +8,9 @@ usage() {
 usage: tools/slurm/submit.sh [options] -- RUN-OPTIONS...
 
 Submits `ablate run RUN-OPTIONS --shard I/N` as a Slurm job array (task I = shard I), then a
-report job (`ablate run RUN-OPTIONS --no-compute`) with --dependency=afterok on the array. The
+report job with --dependency=afterok on the array that runs `ablate run RUN-OPTIONS` itself: with
+every shard complete it computes nothing and writes the reports, byte for byte those of the same
+command run in one process (`ablate run RUN-OPTIONS --no-compute` checks a directory). The
 run directory (--out in RUN-OPTIONS, or the default runs/<model>-<hash>) must be on a file
 system every node shares. Prints the two job ids ("array JOBID", "report JOBID") on stdout.
 
