@@ -302,7 +302,7 @@ fuzz:
 # test-valgrind: end-to-end runs of ./ablate on the tiny model under memcheck (tests/valgrind.sh).
 TSAN_TESTS ?= kernels_ model_threads_agree model_ref_kernels_agree model_cli_generate eval_run \
               study_resume study_interrupted
-.PHONY: test-tsan test-valgrind fuzz-list
+.PHONY: test-tsan test-valgrind test-slurm fuzz-list
 
 $(BUILD)/ablate-san: $(BUILD)/ablate.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -315,6 +315,12 @@ test-tsan:
 
 test-valgrind: ablate
 	sh tests/valgrind.sh ./ablate
+
+# test-slurm (issue 16): a sharded study as a job array on a real single-node Slurm on localhost
+# (installs slurm-wlm and munge when missing; skips where slurmctld cannot start), byte for byte
+# against the one-process run, with one shard cancelled mid-run and resubmitted (tests/slurm.sh).
+test-slurm: ablate
+	bash tests/slurm.sh ./ablate
 
 fuzz-list:
 	@echo $(FUZZ_TARGETS)
