@@ -65,17 +65,17 @@ model=${ABLATE_SLURM_MODEL:-}
 [ -n "$model" ] || { [ -f "$here/models/smollm2-135m-instruct/model.safetensors" ] && model=real || model=tiny; }
 case "$model" in
   real)
-    # 6 items of piqa and arc_easy in 128-token work units, default pruning (3 steps).
-    opts=(--tasks piqa,arc_easy --limit 6 --batch-tokens 128 --quiet) ;;
+    # 8 items of piqa and arc_easy in 64-token work units (about 10), one pruning step.
+    opts=(--tasks piqa,arc_easy --limit 8 --batch-tokens 64 --prune 1 --quiet) ;;
   tiny)
     # A generated three-choice task, 32-token units: enough units that a shard runs for a while.
-    opts=(--model tests/fixtures/tiny --tasks "jsonl:$tmp/task.jsonl" --limit 0 --batch-tokens 32
+    opts=(--model tests/fixtures/tiny --tasks "jsonl:$tmp/task.jsonl" --limit 0 --batch-tokens 32 --prune 1
       --seed 7 --quiet)
     w=(the cat sat on a mat red sun moon tree blue dog)
     s=12345
-    for i in $(seq 0 599); do
+    for i in $(seq 0 299); do
       x=()
-      for k in 0 1 2 3 4 5 6 7; do s=$(((s * 1103515245 + 12345) % 4294967296)); x+=("${w[$(((s >> 16) % 12))]}"); done
+      for _ in 0 1 2 3 4 5 6 7; do s=$(((s * 1103515245 + 12345) % 4294967296)); x+=("${w[$(((s >> 16) % 12))]}"); done
       printf '{"context": "%s %s %s %s %s", "choices": ["%s", "%s %s", "%s"], "label": %d}\n' \
         "${x[0]}" "${x[1]}" "${x[2]}" "${x[3]}" "${x[4]}" "${x[5]}" "${x[6]}" "${x[7]}" "${x[2]}" $((i % 3))
     done >"$tmp/task.jsonl" ;;
@@ -96,7 +96,13 @@ mv "$run" "$tmp/ref"
 echo "test-slurm: one-process run $((SECONDS - t0)) s"
 
 # Result files: everything but the journals (one file vs one per shard) and timing.json (seconds).
-results() { (cd "$1" && ls -1 | grep -v -e '^journal' -e '^timing\.json$'); }
+results() {
+  local f
+  for f in "$1"/*; do
+    f=${f##*/}
+    case "$f" in journal* | timing.json | '*') ;; *) echo "$f" ;; esac
+  done
+}
 # same_results DIR: every result file of the reference exists in DIR with the same bytes.
 same_results() {
   local f n=0 diffs=""
@@ -121,52 +127,44 @@ wait_gone() {
     sleep 1
   done
 }
-# submit_study LOGS [submit.sh options]: the study into $run; prints "ARRAY REPORT".
+# submit_study LOGS [submit.sh options]: the study into $run; sets aid (first round), bid (second
+# round, or empty) and rid (report job); false when submit.sh failed.
 submit_study() {
-  local logs=$1
+  local logs=$1 out
   shift
-  "$submit" --ablate "$BIN" --cpus 1 --logs "$logs" "$@" -- "${opts[@]}" --out "$run" 2>>"$tmp/submit.log" |
-    awk '/^array /{a=$2} /^report /{r=$2} END{if (a && r) print a, r}'
+  aid="" bid="" rid=""
+  out=$("$submit" --ablate "$BIN" --cpus 1 --logs "$logs" "$@" -- "${opts[@]}" --out "$run" 2>>"$tmp/submit.log")
+  aid=$(echo "$out" | sed -n 's/^array //p')
+  bid=$(echo "$out" | sed -n 's/^round2 //p')
+  rid=$(echo "$out" | sed -n 's/^report //p')
+  [ -n "$aid" ] && [ -n "$rid" ] || { cat "$tmp/submit.log"; return 1; }
 }
-# shard_units DIR I N: journaled work units of shard I of N so far.
+wait_all() { wait_gone "$aid" && { [ -z "$bid" ] || wait_gone "$bid"; } && wait_gone "$rid"; }
+# shard_units I N: work units journaled so far by shard I of N in $run (the file's first line is
+# its header).
 shard_units() {
-  local f
-  f=$(ls "$1"/journal* 2>/dev/null | grep -e "$2of$3" -e "$2-of-$3" -e "shard$2\b" | head -n 1)
-  [ -n "$f" ] && [ -f "$f" ] || { echo 0; return; }
-  echo $(($(wc -l <"$f") - 1))
+  local f=$run/journal.shard-$1-of-$2.tsv
+  if [ -f "$f" ]; then echo $(($(wc -l <"$f") - 1)); else echo 0; fi
 }
 
 # ---- 1. four shards, then the report job -------------------------------------------------------
 t0=$SECONDS
-aid="" rid=""
-read -r aid rid < <(submit_study "$tmp/logs4" --shards 4)
-if [ -z "${rid:-}" ]; then
-  cat "$tmp/submit.log"
-  bad array4_submitted "submit.sh failed"
-  finish
-fi
-wait_gone "$aid" && wait_gone "$rid"
+submit_study "$tmp/logs4" --shards 4 || { bad array4_submitted "submit.sh failed"; finish; }
+wait_all
 st=$(job_state "$rid")
 if [ "$st" = COMPLETED ]; then
-  ok array4_report_job_completed
+  ok "array4_report_job_completed (jobs $aid${bid:+ $bid} $rid)"
 else
   show_logs
   bad array4_report_job_completed "report job $rid ended $st"
 fi
-msg=$(same_results "$run")
-if [ $? -eq 0 ]; then ok "array4_equals_one_process ($msg, $((SECONDS - t0)) s)"; else bad array4_equals_one_process "$msg"; fi
+if msg=$(same_results "$run"); then ok "array4_equals_one_process ($msg, $((SECONDS - t0)) s)"; else bad array4_equals_one_process "$msg"; fi
 mv "$run" "$tmp/run4"
 
 # ---- 2. a shard cancelled mid-run, then resubmitted alone ---------------------------------------
 t0=$SECONDS
-aid="" rid=""
-read -r aid rid < <(submit_study "$tmp/logs2" --shards 2)
-if [ -z "${rid:-}" ]; then
-  cat "$tmp/submit.log"
-  bad cancel_submitted "submit.sh failed"
-  finish
-fi
-# Cancel shard 0 once it runs and has journaled at least one unit.
+submit_study "$tmp/logs2" --shards 2 || { bad cancel_submitted "submit.sh failed"; finish; }
+# Cancel shard 0 while it runs, once it has journaled at least one unit.
 caught=0
 while [ $((SECONDS - t0)) -lt "$WAIT_S" ]; do
   st=$(job_state "${aid}_0")
@@ -174,41 +172,44 @@ while [ $((SECONDS - t0)) -lt "$WAIT_S" ]; do
     PENDING | RUNNING | CONFIGURING) ;;
     *) break ;;
   esac
-  if [ "$st" = RUNNING ] && [ "$(shard_units "$run" 0 2)" -ge 1 ]; then
+  if [ "$st" = RUNNING ] && [ "$(shard_units 0 2)" -ge 1 ]; then
     scancel "${aid}_0"
     caught=1
     break
   fi
   sleep 0.2
 done
-wait_gone "$aid" && wait_gone "$rid"
+wait_all
 st0=$(job_state "${aid}_0") st1=$(job_state "${aid}_1") str=$(job_state "$rid")
-done0=$(shard_units "$run" 0 2)
+done0=$(shard_units 0 2)
 if [ "$caught" = 1 ] && [ "$st0" = CANCELLED ] && [ "$st1" = COMPLETED ] && [ "$str" != COMPLETED ]; then
   ok "cancel_mid_run (shard 0 cancelled after $done0 units; report job $str)"
 else
   show_logs
-  bad cancel_mid_run "caught=$caught shard0=$st0 shard1=$st1 report=$str (a shard finished before it could be cancelled?)"
+  bad cancel_mid_run "caught=$caught shard0=$st0 shard1=$st1 report=$str (did shard 0 finish before it could be cancelled?)"
 fi
-# The report command refuses to write reports with shard 0 unfinished, and says so.
+# The report command refuses to write reports with shard 0 unfinished, and names it.
 if "$BIN" run "${opts[@]}" --out "$run" --no-compute >"$tmp/nocompute.log" 2>&1; then
   bad cancel_no_compute_refuses "exited 0 with shard 0 cancelled"
-elif grep -q '0/2' "$tmp/nocompute.log"; then
-  ok "cancel_no_compute_refuses ($(head -n 1 "$tmp/nocompute.log"))"
+elif grep -q 'shards 0/2' "$tmp/nocompute.log"; then
+  ok "cancel_no_compute_refuses ($(grep 'shards 0/2' "$tmp/nocompute.log" | head -n 1))"
 else
-  bad cancel_no_compute_refuses "the message does not name shard 0/2: $(head -n 2 "$tmp/nocompute.log")"
+  bad cancel_no_compute_refuses "the message does not name shard 0/2: $(tail -n 2 "$tmp/nocompute.log")"
 fi
-aid="" rid=""
-read -r aid rid < <(submit_study "$tmp/logs2b" --shards 2 --only 0)
-if [ -z "${rid:-}" ]; then
-  cat "$tmp/submit.log"
-  bad resubmit "submit.sh --only 0 failed"
-  finish
-fi
-wait_gone "$aid" && wait_gone "$rid"
+# Resubmitted alone, shard 0 resumes: its journal keeps every record written before the cancel.
+j0=$run/journal.shard-0-of-2.tsv
+head -n $((done0 + 1)) "$j0" >"$tmp/journal0.before" 2>/dev/null
+submit_study "$tmp/logs2b" --shards 2 --only 0 || { bad resubmit "submit.sh --only 0 failed"; finish; }
+wait_all
 st=$(job_state "$rid")
-if [ "$st" = COMPLETED ]; then ok resubmit_report_job_completed; else show_logs; bad resubmit_report_job_completed "report job $rid ended $st"; fi
-msg=$(same_results "$run")
-if [ $? -eq 0 ]; then ok "resubmitted_equals_one_process ($msg, $((SECONDS - t0)) s)"; else bad resubmitted_equals_one_process "$msg"; fi
+said=$(grep -h '^shard 0/2' "$tmp"/logs2b/ablate-shard-*_0.out 2>/dev/null | head -n 1)
+if [ "$st" = COMPLETED ] && [ "$done0" -ge 1 ] &&
+  head -n $((done0 + 1)) "$j0" | cmp -s - "$tmp/journal0.before"; then
+  ok "resubmitted_shard_resumed ($said)"
+else
+  show_logs
+  bad resubmitted_shard_resumed "report job $rid ended $st; shard 0 said: $said"
+fi
+if msg=$(same_results "$run"); then ok "resubmitted_equals_one_process ($msg, $((SECONDS - t0)) s)"; else bad resubmitted_equals_one_process "$msg"; fi
 
 finish

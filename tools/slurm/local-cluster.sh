@@ -150,7 +150,7 @@ EOF
 }
 
 cmd_stop() {
-  local dir=$1 n f pid i
+  local dir=$1 n f pid
   [ -d "$dir" ] || return 0
   if [ -f "$dir/slurm.conf" ] && alive "$dir/slurmctld.pid"; then
     SLURM_CONF=$dir/slurm.conf scancel --full --quiet --user="$(id -un)" 2>/dev/null
@@ -161,7 +161,7 @@ cmd_stop() {
     alive "$f" || continue
     pid=$(cat "$f")
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
   done
   rm -f "$dir"/*.pid
