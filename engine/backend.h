@@ -93,6 +93,7 @@ struct backend {
     float *gate, *up;           /* (cap, F) */
     int32_t *ids, *pos;         /* (cap) */
     k_span *span;               /* (cap) */
+    k_span *span_w;             /* (cap) the spans under a sliding window (model_layer_span) */
     int32_t *score_row, *score_tgt; /* (score_cap) */
     float *score_lp;            /* (score_cap) */
     uint8_t *score_top1;        /* (score_cap) */

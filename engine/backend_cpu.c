@@ -61,6 +61,7 @@ static abl_status cpu_reserve(backend *be, int t, int n_score, abl_err *err)
     be->q = ms->q, be->att = ms->att, be->k = ms->k, be->v = ms->v;
     be->gate = ms->gate, be->up = ms->up;
     be->ids = cs->ids, be->pos = cs->pos, be->span = cs->span, be->stats = cs->stats;
+    be->span_w = ms->span_w;
     be->score_row = cs->score_row, be->score_tgt = cs->score_tgt;
     be->score_lp = cs->score_lp, be->score_top1 = cs->score_top1;
     be->head_x = m->head_x, be->logits = m->head_logits;

@@ -113,13 +113,14 @@ static void cu_scratch_free(backend *be)
     kc_free(be->ids);
     kc_free(be->pos);
     kc_free(be->span);
+    kc_free(be->span_w);
     kc_free(be->stats);
     free(be->h_x);
     free(be->h_ref);
     be->x = be->xn = be->sub = be->pre = be->q = be->att = be->k = be->v = NULL;
     be->gate = be->up = be->h_x = be->h_ref = NULL;
     be->ids = be->pos = NULL;
-    be->span = NULL;
+    be->span = be->span_w = NULL;
     be->stats = NULL;
     be->cap = 0;
 }
@@ -158,6 +159,7 @@ static abl_status cu_reserve(backend *be, int T, int n_score, abl_err *err)
             (s = kc_malloc((void **)&be->ids, n * sizeof(int32_t), err)) ||
             (s = kc_malloc((void **)&be->pos, n * sizeof(int32_t), err)) ||
             (s = kc_malloc((void **)&be->span, n * sizeof(k_span), err)) ||
+            (s = kc_malloc((void **)&be->span_w, n * sizeof(k_span), err)) ||
             (s = kc_malloc((void **)&be->stats, (size_t)c->n_layers * n * 3 * sizeof(double),
                            err))) {
             cu_scratch_free(be);

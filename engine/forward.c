@@ -214,19 +214,27 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
     backend *be = m->be;
     const be_ops *o = be->ops;
     size_t TD = (size_t)T * D;
-    int l0 = plan ? plan->start_layer : 0;
+    int l0 = plan ? plan->start_layer : 0, win = c->sliding_window;
     if ((s = o->reserve(be, T, b->n_score, err)) ||
         (s = o->put(be, be->ids, b->ids, (size_t)T * sizeof(int32_t), err)) ||
         (s = o->put(be, be->pos, b->pos, (size_t)T * sizeof(int32_t), err)) ||
         (s = o->put(be, be->span, b->span, (size_t)T * sizeof(k_span), err)))
         return s;
+    if (win > 0) { /* the spans under the sliding window, made on the host (m->s.span_w) */
+        if ((s = model_reserve(m, T, err)))
+            return s;
+        batch_window_spans(b, win, m->s.span_w);
+        if ((s = o->put(be, be->span_w, m->s.span_w, (size_t)T * sizeof(k_span), err)))
+            return s;
+    }
     float *x = be->x; /* (T, D) */
     if ((s = l0 > 0 ? o->put(be, x, plan->resume, TD * sizeof(float), err)
                     : o->embed(be, x, be->ids, T, err)))
         return s;
     for (int l = l0; l < L; l++)
-        if ((s = model_block_run(m, be, l, x, T, be->pos, be->span, be->k, be->v, be->k, be->v,
-                                 plan, b, err)))
+        if ((s = model_block_run(m, be, l, x, T, be->pos,
+                                 model_layer_span(m, l, be->span, be->span_w), be->k, be->v,
+                                 be->k, be->v, plan, b, err)))
             return s;
     bool final_hook = plan && plan->hook && (plan->hook_mask & (1u << HOOK_FINAL));
     if (final_hook) {
