@@ -22,7 +22,9 @@ endif
 
 LIB_SRC  = $(filter-out $(ISA_EXCLUDE),$(wildcard base/*.c loader/*.c kernels/*.c engine/*.c eval/*.c study/*.c cli/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c tests/t_alloc.c
+# The runner's allocations go through tests/t_alloc.c (planted allocation failures).
+ALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=aligned_alloc
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
 
 # ---- CUDA (issue 10): which objects stand for kernels_cuda.h. The CPU build links the stub and
@@ -67,7 +69,7 @@ $(BUILD)/tests/registry.o: $(BUILD)/tests/registry.c
 	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
 $(BUILD)/runner: $(TEST_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALLOC_WRAP) -o $@ $^ $(LDLIBS)
 
 # Fast tier: no network, no real model. The runner prints one line per test and
 # "N passed, N failed" last.
@@ -255,7 +257,7 @@ FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c eng
 # tokjson: loading an arbitrary tokenizer.json, then encode/decode with it; journal: a run
 # directory's journal.tsv (torn, corrupt or foreign), then append and reopen
 FUZZ_TARGETS   += datasets tokjson journal
-FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
+FUZZ_SRC_datasets = base/sha256.c eval/docs.c $(wildcard eval/task_*.c)
 FUZZ_SRC_tokjson  = $(FUZZ_SRC_tokenizer)
 FUZZ_SRC_journal  = base/sha256.c study/journal.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
@@ -302,7 +304,7 @@ fuzz:
 # test-valgrind: end-to-end runs of ./ablate on the tiny model under memcheck (tests/valgrind.sh).
 TSAN_TESTS ?= kernels_ model_threads_agree model_ref_kernels_agree model_cli_generate eval_run \
               study_resume study_interrupted
-.PHONY: test-tsan test-valgrind fuzz-list
+.PHONY: test-tsan test-valgrind test-slurm fuzz-list
 
 $(BUILD)/ablate-san: $(BUILD)/ablate.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -315,6 +317,12 @@ test-tsan:
 
 test-valgrind: ablate
 	sh tests/valgrind.sh ./ablate
+
+# test-slurm (issue 16): a sharded study as a job array on a real single-node Slurm on localhost
+# (installs slurm-wlm and munge when missing; skips where slurmctld cannot start), byte for byte
+# against the one-process run, with one shard cancelled mid-run and resubmitted (tests/slurm.sh).
+test-slurm: ablate
+	bash tests/slurm.sh ./ablate
 
 fuzz-list:
 	@echo $(FUZZ_TARGETS)
