@@ -27,6 +27,23 @@ double stats_se(const double *x, int n)
     return sqrt(ss / (n - 1) / n);
 }
 
+double stats_ratio_se(const double *h, const double *w, int n)
+{
+    if (n < 2)
+        return NAN;
+    double H = 0, W = 0;
+    for (int i = 0; i < n; i++) {
+        H += h[i];
+        W += w[i];
+    }
+    if (!(W > 0))
+        return NAN;
+    double R = H / W, ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (h[i] - R * w[i]) * (h[i] - R * w[i]);
+    return sqrt(ss / (n - 1) / n) / (W / n);
+}
+
 double stats_pearson(const double *x, const double *y, int n)
 {
     if (n < 2)

@@ -13,6 +13,11 @@ double stats_mean(const double *x, int n);
  * lm-eval-harness reports it. NaN when n < 2. */
 double stats_se(const double *x, int n);
 
+/* Standard error of the ratio estimator R = sum h / sum w over n clusters (documents with h
+ * hits among w tokens), by the delta method: sqrt(sum (h_i - R w_i)^2 / (n (n - 1))) / mean w.
+ * With every w = 1 it is stats_se(h). NaN when n < 2 or sum w <= 0. */
+double stats_ratio_se(const double *h, const double *w, int n);
+
 /* Pearson correlation of (x, y), n pairs, in double. NaN when n < 2 or either side is constant
  * (the correlation is undefined there, never silently 0). */
 double stats_pearson(const double *x, const double *y, int n);

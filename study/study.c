@@ -589,29 +589,22 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     T->seconds = ev_now() - t0;
     T->n_tok_pass = plan.n_tok;
     const char *mname = "acc";
-    double *ratio = malloc(sizeof(double) * (size_t)n);
-    if (!ratio) {
-        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
-        goto done;
-    }
     for (int v = 0; v < nv && !s; v++) {
         s = ev_item_scores(t, &R[v], NULL, n, sc, err);
         for (int i = 0; i < n && !s; i++) {
             study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i],
                             &raw->weight[i], &mname);
             raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
-            if (v == 0)
-                ratio[i] = raw->weight[i] > 0 ? raw->hits[i] / raw->weight[i] : 0;
         }
     }
     if (!s) {
         snprintf(T->name, sizeof T->name, "%s", t->name);
         snprintf(T->metric, sizeof T->metric, "%s", mname);
         study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
-        T->acc_se = stats_se(ratio, n);
+        /* the se of the same (token-weighted) ratio the accuracy is: delta method */
+        T->acc_se = stats_ratio_se(raw->hits, raw->weight, n);
         T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
     }
-    free(ratio);
 done:
     ev_plan_free(&plan);
     if (R)
@@ -897,7 +890,8 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     for (int u = 0; u < n_units && cl < (int)sizeof config - 600; u++)
         cl += snprintf(config + cl, sizeof config - (size_t)cl, "%s%d", u ? "," : "", units[u]);
     if (o->prune_k > 0 && o->unit == STUDY_UNIT_BLOCK) /* absent when off: older runs resume */
-        cl += snprintf(config + cl, sizeof config - (size_t)cl, " prune=%d", o->prune_k);
+        cl += snprintf(config + cl, sizeof config - (size_t)cl, " prune=%d pool=%s",
+                       o->prune_k, o->pool_all ? "all" : "above-chance");
     for (int t = 0; t < n_tasks; t++) {
         if ((s = ev_task_load(&tasks[t], names[t], model_tok(m), &lo, err)))
             goto fail;
@@ -941,17 +935,23 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
         r->wall_seconds = ev_now() - t_start;
         goto cleanup;
     }
-    study_pool(r->tasks, n_tasks, n_units, &r->pooled);
+    study_choose_pool(r, o->pool_all);
+    study_pool(r->tasks, r->tasks, n_tasks, n_units, &r->pooled);
     if ((s = prune_curves(&c, tasks, n_tasks, r, err)))
         goto fail;
     r->units_total = c.units_total;
     r->units_resumed = c.units_resumed;
     double se2 = 0;
+    int n_pool = 0;
     for (int t = 0; t < n_tasks; t++)
-        se2 += r->tasks[t].acc_se * r->tasks[t].acc_se;
-    r->pooled.acc_se = sqrt(se2) / n_tasks;
+        if (r->tasks[t].pooled_in) {
+            se2 += r->tasks[t].acc_se * r->tasks[t].acc_se;
+            n_pool++;
+        }
+    r->pooled.acc_se = sqrt(se2) / n_pool;
     if ((s = study_bootstrap(r, raw, o->seed, err)))
         goto fail;
+    study_robustness(r);
     r->wall_seconds = ev_now() - t_start;
     if (o->out_dir && (s = report_write_all(r, o->out_dir, err)))
         goto fail;

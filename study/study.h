@@ -37,6 +37,8 @@ typedef struct {
     int stop_after_units;       /* test hook: > 0 stops (ABL_E_INTERRUPTED) after this many
                                    newly computed units, as a kill would */
     const char *command;        /* the command line, echoed into summary.json */
+    bool pool_all;              /* pool every task (default: only tasks clearly above chance,
+                                   of one metric type: multiple choice, else next-token) */
     int prune_k;                /* one-shot pruning curves (block unit only): remove the k
                                  * blocks with the lowest pooled cosine score, and the k with the
                                  * smallest pooled drop, k = 1..prune_k; 0 = none */
@@ -48,14 +50,23 @@ typedef struct {
  * progress on. Pure function. */
 study_opts study_opts_default(void);
 
-/* Correlation of a per-unit score with the drop (or relevance), with bootstrap 95% CIs. */
+/* Correlation of a per-unit score with the drop (or relevance), with bootstrap 95% CIs. An
+ * undefined estimate (NaN) has no interval (its lo / hi are NaN too). */
 typedef struct {
     int n;                      /* units with a defined value */
     double pearson, pearson_lo, pearson_hi;
     double spearman, spearman_lo, spearman_hi;
     double kendall, kendall_lo, kendall_hi;
-    double discordant;          /* share of discordant unit pairs (NaN when none ordered) */
+    double discordant, discordant_lo, discordant_hi; /* share of discordant unit pairs among
+                                   the pairs ordered by both = (1 - gamma) / 2; NaN when none */
     int n_pairs;                /* pairs ordered by both sides */
+    int undef[4];               /* bootstrap replicates where pearson, spearman, kendall,
+                                   discordant was undefined (a CI is marked above 5%) */
+    /* robustness (point estimates): pearson, spearman, kendall without the unit of block 0
+     * (NaN when not removed) and without the single most influential unit (the one whose
+     * leave-one-out value moves that coefficient most), which is inf_unit (-1: none) */
+    double wo0[3], woinf[3];
+    int inf_unit[3];
 } study_corr;
 
 /* One task's (or the pooled) results. Accuracies are fractions in [0, 1]; drops in points. */
@@ -67,6 +78,10 @@ typedef struct {
     double chance;              /* r(D) */
     double acc, acc_se, acc_lo, acc_hi;
     bool near_chance;           /* acc - chance < 2 se: relevance is noise */
+    bool pooled_in;             /* counted in the pooled figures (fixed by the intact run) */
+    bool binary;                /* every headline hit is 0 or 1 with weight 1 */
+    char drop_ci[24];           /* how drop_lo / drop_hi were made: "newcombe" (paired Wilson,
+                                   binary hits) or "paired bootstrap" */
     double seconds;             /* wall time of this task's passes */
     long long n_tok_pass;       /* tokens fed to the model by one pass over the task */
     long long n_score_pass;     /* rows read through the LM head by one pass */
@@ -93,8 +108,10 @@ typedef struct {
     int *unit_layer;            /* (n_units) block index of each removed unit */
     int n_tasks;
     study_task_res *tasks;      /* (n_tasks) */
-    study_task_res pooled;      /* mean over tasks of scores, accuracies, drops; CIs from
-                                   resampling items within every task */
+    study_task_res pooled;      /* equal-weight mean over the pooled tasks (pooled_in) of
+                                   scores, accuracies, drops; CIs from resampling items within
+                                   every task */
+    char pool_rule[160];        /* which tasks were pooled and why, one line */
     double wall_seconds;        /* this invocation */
     int units_total, units_resumed;
     /* one-shot pruning: curve 0 removes blocks in the order of the pooled cosine score

@@ -30,13 +30,7 @@ void study_task_free(study_task_res *T)
 static void corr(const double *x, const double *y, int n, double *scratch, study_corr *c)
 {
     double *a = scratch, *b = scratch + n;
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(x[i]) && !isnan(y[i])) {
-            a[m] = x[i];
-            b[m] = y[i];
-            m++;
-        }
+    int m = stats_finite_pairs(x, y, n, a, b);
     c->n = m;
     c->pearson = stats_pearson(a, b, m);
     c->spearman = stats_spearman(a, b, m);
@@ -78,6 +72,11 @@ void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer,
     for (int k = 0; k < n; k++)
         acc0 += raw->hits[idx ? idx[k] : k];
     T->acc = W > 0 ? acc0 / W : NAN;
+    if (!idx) { /* the intact call: are all hits 0/1 with weight 1 (paired Wilson CIs)? */
+        T->binary = true;
+        for (size_t k = 0; k < (size_t)raw->n_var * n && T->binary; k++)
+            T->binary = (raw->hits[k] == 0 || raw->hits[k] == 1) && raw->weight[k % n] == 1;
+    }
     for (int u = 0; u < n_units; u++) {
         const double *h = raw->hits + (size_t)(1 + u) * n;
         int l = unit_layer[u];
@@ -98,66 +97,187 @@ void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer,
     correlate_all(T, n_units);
 }
 
-void study_pool(const study_task_res *tasks, int n_tasks, int n_units, study_task_res *P)
+void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_tasks,
+                int n_units, study_task_res *P)
 {
     double acc = 0, ch = 0;
-    int items = 0;
+    int items = 0, np = 0;
     for (int t = 0; t < n_tasks; t++) {
+        if (!ref[t].pooled_in)
+            continue;
         acc += tasks[t].acc;
         ch += tasks[t].chance;
         items += tasks[t].n_items;
+        np++;
     }
-    P->acc = acc / n_tasks;
-    P->chance = ch / n_tasks;
+    P->acc = np ? acc / np : NAN;
+    P->chance = np ? ch / np : NAN;
     P->n_items = items;
     for (int u = 0; u < n_units; u++) {
         double c = 0, a = 0, ab = 0, d = 0, rl = 0;
         int nr = 0;
         for (int t = 0; t < n_tasks; t++) {
+            if (!ref[t].pooled_in)
+                continue;
             c += tasks[t].cos_score[u];
             a += tasks[t].ang[u];
             ab += tasks[t].acc_abl[u];
             d += tasks[t].drop[u];
-            if (!isnan(tasks[t].rel[u])) {
+            /* the relevance set is fixed by the intact run: a task whose intact accuracy is
+             * above chance counts in every replicate, and when its replicate relevance is
+             * undefined the pooled one is too (never a silently smaller set) */
+            if (ref[t].acc > ref[t].chance) {
                 rl += tasks[t].rel[u];
                 nr++;
             }
         }
-        P->cos_score[u] = c / n_tasks;
+        P->cos_score[u] = np ? c / np : NAN;
         P->cos_raw[u] = 1 - P->cos_score[u];
-        P->ang[u] = a / n_tasks;
-        P->acc_abl[u] = ab / n_tasks;
-        P->drop[u] = d / n_tasks;
+        P->ang[u] = np ? a / np : NAN;
+        P->acc_abl[u] = np ? ab / np : NAN;
+        P->drop[u] = np ? d / np : NAN;
         P->rel[u] = nr ? rl / nr : NAN;
     }
     correlate_all(P, n_units);
 }
 
+void study_choose_pool(study_result *r, bool all)
+{
+    int n_mc = 0, n_in = 0;
+    for (int t = 0; t < r->n_tasks; t++)
+        n_mc += !r->tasks[t].near_chance && strcmp(r->tasks[t].metric, "token_acc") != 0;
+    bool want_tok = n_mc == 0; /* multiple choice first; next-token only when no MC task */
+    for (int t = 0; t < r->n_tasks; t++) {
+        study_task_res *T = &r->tasks[t];
+        T->pooled_in = all || (!T->near_chance && !strcmp(T->metric, "token_acc") == want_tok);
+        n_in += T->pooled_in;
+    }
+    if (all)
+        snprintf(r->pool_rule, sizeof r->pool_rule, "all %d tasks (--pool all), equal weights",
+                 r->n_tasks);
+    else if (n_in == 0) {
+        for (int t = 0; t < r->n_tasks; t++)
+            r->tasks[t].pooled_in = true;
+        snprintf(r->pool_rule, sizeof r->pool_rule, "no task clearly above chance: all %d "
+                 "tasks, equal weights (noise)", r->n_tasks);
+    } else
+        snprintf(r->pool_rule, sizeof r->pool_rule, "%d %s task%s clearly above chance (of %d), "
+                 "equal weights", n_in, want_tok ? "next-token" : "multiple-choice",
+                 n_in == 1 ? "" : "s", r->n_tasks);
+}
+
+/* ---- robustness: leave-one-unit-out -------------------------------------------------------- */
+
+static void coefs(const double *x, const double *y, int n, double *scratch, double o[3])
+{
+    double *a = scratch, *b = scratch + n;
+    int m = stats_finite_pairs(x, y, n, a, b);
+    o[0] = stats_pearson(a, b, m);
+    o[1] = stats_spearman(a, b, m);
+    o[2] = stats_kendall_b(a, b, m);
+}
+
+/* wo0 / woinf / inf_unit of c, the correlation of x with y over n units. */
+static void robust_one(const double *x, const double *y, int n, int u0, study_corr *c)
+{
+    double xs[STUDY_MAX_UNITS], ys[STUDY_MAX_UNITS], s[2 * STUDY_MAX_UNITS], full[3], v[3];
+    double best[3] = {-1, -1, -1};
+    coefs(x, y, n, s, full);
+    for (int k = 0; k < 3; k++) {
+        c->wo0[k] = c->woinf[k] = NAN;
+        c->inf_unit[k] = -1;
+    }
+    for (int drop = 0; drop < n; drop++) {
+        int m = 0;
+        for (int u = 0; u < n; u++)
+            if (u != drop) {
+                xs[m] = x[u];
+                ys[m] = y[u];
+                m++;
+            }
+        coefs(xs, ys, m, s, v);
+        for (int k = 0; k < 3; k++) {
+            if (drop == u0)
+                c->wo0[k] = v[k];
+            double moved = fabs(v[k] - full[k]);
+            if (!isnan(moved) && moved > best[k]) {
+                best[k] = moved;
+                c->woinf[k] = v[k];
+                c->inf_unit[k] = drop;
+            }
+        }
+    }
+}
+
+void study_robustness(study_result *r)
+{
+    int u0 = -1;
+    for (int u = 0; u < r->n_units; u++)
+        if (r->unit_layer[u] == 0)
+            u0 = u;
+    for (int t = 0; t <= r->n_tasks; t++) {
+        study_task_res *T = t < r->n_tasks ? &r->tasks[t] : &r->pooled;
+        robust_one(T->cos_score, T->drop, r->n_units, u0, &T->c_drop);
+        robust_one(T->cos_score, T->rel, r->n_units, u0, &T->c_rel);
+        robust_one(T->cos_raw, T->drop, r->n_units, u0, &T->c_raw);
+        robust_one(T->ang, T->drop, r->n_units, u0, &T->c_ang);
+    }
+}
+
 /* ---- bootstrap ------------------------------------------------------------------------------ */
 
-enum { CORR_STATS = 12 }; /* pearson, spearman, kendall for drop, rel, raw, ang */
+enum { CORR_STATS = 16 }; /* pearson, spearman, kendall, discordant for drop, rel, raw, ang */
 
 static void corr_put(const study_task_res *T, double *o)
 {
     const study_corr *c[4] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang};
     for (int i = 0; i < 4; i++) {
-        o[3 * i] = c[i]->pearson;
-        o[3 * i + 1] = c[i]->spearman;
-        o[3 * i + 2] = c[i]->kendall;
+        o[4 * i] = c[i]->pearson;
+        o[4 * i + 1] = c[i]->spearman;
+        o[4 * i + 2] = c[i]->kendall;
+        o[4 * i + 3] = c[i]->discordant;
     }
 }
 
-static void corr_get(study_task_res *T, double *lo, double *hi)
+/* An undefined point estimate keeps no interval. */
+static void ci_set(double point, double l, double h, double *lo, double *hi)
+{
+    *lo = isnan(point) ? NAN : l;
+    *hi = isnan(point) ? NAN : h;
+}
+
+static void corr_get(study_task_res *T, const double *lo, const double *hi, const int *undef)
 {
     study_corr *c[4] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang};
     for (int i = 0; i < 4; i++) {
-        c[i]->pearson_lo = lo[3 * i];
-        c[i]->pearson_hi = hi[3 * i];
-        c[i]->spearman_lo = lo[3 * i + 1];
-        c[i]->spearman_hi = hi[3 * i + 1];
-        c[i]->kendall_lo = lo[3 * i + 2];
-        c[i]->kendall_hi = hi[3 * i + 2];
+        ci_set(c[i]->pearson, lo[4 * i], hi[4 * i], &c[i]->pearson_lo, &c[i]->pearson_hi);
+        ci_set(c[i]->spearman, lo[4 * i + 1], hi[4 * i + 1], &c[i]->spearman_lo,
+               &c[i]->spearman_hi);
+        ci_set(c[i]->kendall, lo[4 * i + 2], hi[4 * i + 2], &c[i]->kendall_lo,
+               &c[i]->kendall_hi);
+        ci_set(c[i]->discordant, lo[4 * i + 3], hi[4 * i + 3], &c[i]->discordant_lo,
+               &c[i]->discordant_hi);
+        for (int k = 0; k < 4; k++)
+            c[i]->undef[k] = undef[4 * i + k];
     }
+}
+
+/* Drop CIs of a task with 0/1 hits: Newcombe's paired Wilson interval from the 2x2 table of
+ * intact vs removed hits, in points. */
+static void newcombe_drops(const study_raw *raw, int n_units, study_task_res *T)
+{
+    int n = raw->n_items;
+    for (int u = 0; u < n_units; u++) {
+        const double *h0 = raw->hits, *h1 = raw->hits + (size_t)(1 + u) * n;
+        int tab[4] = {0, 0, 0, 0}; /* both, intact only, removed only, neither */
+        for (int i = 0; i < n; i++)
+            tab[h0[i] == 1 ? (h1[i] == 1 ? 0 : 1) : (h1[i] == 1 ? 2 : 3)]++;
+        double lo, hi;
+        stats_newcombe_paired_ci(tab[0], tab[1], tab[2], tab[3], 0.95, &lo, &hi);
+        T->drop_lo[u] = 100 * lo;
+        T->drop_hi[u] = 100 * hi;
+    }
+    snprintf(T->drop_ci, sizeof T->drop_ci, "newcombe");
 }
 
 abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err)
@@ -189,7 +309,7 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
                 idx[k] = (int)stats_rng_below(&rng, (uint32_t)raw[t].n_items);
             study_estimate(&raw[t], idx, r->unit_layer, nu, &tmp[t]);
         }
-        study_pool(tmp, nt, nu, &tmp[nt]);
+        study_pool(tmp, r->tasks, nt, nu, &tmp[nt]);
         for (int t = 0; t <= nt; t++) {
             double *p = o + (size_t)t * per;
             p[0] = tmp[t].acc;
@@ -199,24 +319,27 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
     }
     for (int t = 0; t <= nt; t++) {
         study_task_res *T = t < nt ? &r->tasks[t] : &r->pooled;
-        double lo[1 + CORR_STATS], hi[1 + CORR_STATS];
+        double lo[CORR_STATS], hi[CORR_STATS];
+        int undef[CORR_STATS];
+        snprintf(T->drop_ci, sizeof T->drop_ci, "paired bootstrap");
         for (int j = 0; j < per; j++) {
             for (int b = 0; b < B; b++)
                 col[b] = rep[(size_t)b * ns + (size_t)t * per + j];
             double l, h;
-            stats_percentile_ci(col, B, 0.95, &l, &h);
+            int nu_undef = stats_percentile_ci(col, B, 0.95, &l, &h);
             if (j == 0) {
-                T->acc_lo = l;
-                T->acc_hi = h;
+                ci_set(T->acc, l, h, &T->acc_lo, &T->acc_hi);
             } else if (j <= nu) {
-                T->drop_lo[j - 1] = l;
-                T->drop_hi[j - 1] = h;
+                ci_set(T->drop[j - 1], l, h, &T->drop_lo[j - 1], &T->drop_hi[j - 1]);
             } else {
                 lo[j - 1 - nu] = l;
                 hi[j - 1 - nu] = h;
+                undef[j - 1 - nu] = nu_undef;
             }
         }
-        corr_get(T, lo, hi);
+        corr_get(T, lo, hi, undef);
+        if (t < nt && T->binary)
+            newcombe_drops(&raw[t], nu, T);
     }
 done:
     if (tmp)

@@ -30,12 +30,25 @@ typedef struct {
 void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer, int n_units,
                     study_task_res *T);
 
-/* Pool task estimates: per unit the mean over tasks (relevance: mean over tasks where it is
- * defined), then correlations across units. */
-void study_pool(const study_task_res *tasks, int n_tasks, int n_units, study_task_res *P);
+/* Pool task estimates over the tasks with ref[t].pooled_in (ref = the intact run's tasks, so
+ * that a replicate pools the same set): per unit the equal-weight mean over those tasks;
+ * relevance over those whose intact accuracy is above chance (NaN when any of them is
+ * undefined in this replicate); then correlations across units. */
+void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_tasks,
+                int n_units, study_task_res *P);
+
+/* Mark the tasks pooled by default (clearly above chance, one metric type: multiple choice,
+ * else next-token) or every task (all); write the rule into r->pool_rule. Needs the tasks'
+ * metric and near_chance. */
+void study_choose_pool(study_result *r, bool all);
+
+/* Leave-one-unit-out robustness of every correlation of r (tasks and pooled): without block 0
+ * and without the most influential unit. Point estimates only. */
+void study_robustness(study_result *r);
 
 /* Every CI of r: resample items within each task n_boot times (seeded), re-estimate, take
- * percentile 95% intervals. Returns ABL_E_NOMEM on allocation failure. */
+ * percentile 95% intervals (counting undefined replicates; none next to an undefined point
+ * estimate). Drops of tasks with 0/1 hits get Newcombe's paired Wilson interval instead. Returns ABL_E_NOMEM on allocation failure. */
 abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err);
 
 /* Headline hits of one item under metric (and its weight: scored tokens for next-token

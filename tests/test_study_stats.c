@@ -1,0 +1,291 @@
+/* tests/test_study_stats.c - the study's estimators on hand-made items: no interval next to an
+ * undefined estimate, undefined replicates counted, the pooled task set fixed by the intact run,
+ * honest drop intervals with few flipped items, the token-weighted standard error, robustness
+ * lines, and reports that print n/a (never nan) and null intervals next to null. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/file.h"
+#include "../study/report.h"
+#include "../study/study_int.h"
+#include "t.h"
+
+enum { NI = 40, NU = 4, NL = 4 };
+
+/* A synthetic task: n items, chance ch, intact hit i when i % 10 < acc10, unit u removed hits
+ * i when (i + 3 u) % 10 < acc10 - u (u = 0 leaves every item as it was). */
+typedef struct {
+    double hits[(1 + NU) * NI], w[NI], ch[NI], cs[NI * NL], nt[NI], ang[NI * NL];
+    study_raw raw;
+} toy;
+
+static void toy_make(toy *y, int n, double chance, int acc10)
+{
+    for (int i = 0; i < n; i++) {
+        y->w[i] = 1;
+        y->ch[i] = chance;
+        y->nt[i] = 2;
+        y->hits[i] = i % 10 < acc10;
+        for (int u = 0; u < NU; u++)
+            y->hits[(size_t)(1 + u) * n + i] = u == 0 ? y->hits[i] : (i + 3 * u) % 10 < acc10 - u;
+        for (int l = 0; l < NL; l++) {
+            y->cs[i * NL + l] = l == 0 ? 1.9 : 0.1 * (l + 1) + 0.01 * (i % 3);
+            y->ang[i * NL + l] = 0.1 * l;
+        }
+    }
+    study_raw r = {n, 1 + NU, NL, y->hits, y->w, y->ch, y->cs, y->nt, y->ang};
+    y->raw = r;
+}
+
+/* r with the given raw tasks estimated, pooled (default rule) and bootstrapped. */
+static study_result *toy_study(tctx *t, toy **y, int n_tasks, int n_boot)
+{
+    study_result *r = calloc(1, sizeof *r);
+    static int ul[NU] = {0, 1, 2, 3};
+    r->n_units = NU;
+    r->unit_layer = ul;
+    r->n_tasks = n_tasks;
+    r->n_boot = n_boot;
+    r->tasks = calloc((size_t)n_tasks, sizeof *r->tasks);
+    snprintf(r->unit_name, sizeof r->unit_name, "block");
+    static study_raw raws[4];
+    for (int k = 0; k < n_tasks; k++) {
+        T_CHECK(t, study_task_alloc(&r->tasks[k], NU) == ABL_OK);
+        study_estimate(&y[k]->raw, NULL, ul, NU, &r->tasks[k]);
+        snprintf(r->tasks[k].name, sizeof r->tasks[k].name, "toy%d", k);
+        snprintf(r->tasks[k].metric, sizeof r->tasks[k].metric, "acc");
+        r->tasks[k].acc_se = stats_ratio_se(y[k]->raw.hits, y[k]->raw.weight, y[k]->raw.n_items);
+        r->tasks[k].near_chance = !(r->tasks[k].acc - r->tasks[k].chance >=
+                                    2 * r->tasks[k].acc_se);
+        raws[k] = y[k]->raw;
+    }
+    T_CHECK(t, study_task_alloc(&r->pooled, NU) == ABL_OK);
+    snprintf(r->pooled.name, sizeof r->pooled.name, "pooled");
+    study_choose_pool(r, false);
+    study_pool(r->tasks, r->tasks, n_tasks, NU, &r->pooled);
+    abl_err e = {0};
+    T_CHECK(t, study_bootstrap(r, raws, 99, &e) == ABL_OK);
+    study_robustness(r);
+    return r;
+}
+
+static void toy_free(study_result *r)
+{
+    for (int k = 0; k < r->n_tasks; k++)
+        study_task_free(&r->tasks[k]);
+    study_task_free(&r->pooled);
+    free(r->tasks);
+    free(r);
+}
+
+/* PIQA at chance showed Pearson "nan [0.113, 0.494]": an undefined estimate has no interval,
+ * and the replicates where it was defined or not are counted. */
+void test_study_no_ci_next_to_undefined(tctx *t)
+{
+    static toy a;
+    toy_make(&a, NI, 0.5, 5); /* intact 50% = chance: relevance undefined */
+    toy *ys[1] = {&a};
+    study_result *r = toy_study(t, ys, 1, 400);
+    const study_corr *c = &r->tasks[0].c_rel;
+    t_note(t, "relevance pearson %g [%g, %g], undefined replicates %d of 400", c->pearson,
+           c->pearson_lo, c->pearson_hi, c->undef[0]);
+    T_CHECK(t, isnan(c->pearson) && isnan(c->pearson_lo) && isnan(c->pearson_hi));
+    T_CHECK(t, isnan(c->spearman_lo) && isnan(c->kendall_hi) && isnan(c->discordant_lo));
+    T_CHECK(t, c->undef[0] > 0 && c->undef[0] < 400); /* defined in some replicates */
+    /* a defined estimate keeps its interval */
+    const study_corr *d = &r->tasks[0].c_drop;
+    T_CHECK(t, !isnan(d->spearman) && !isnan(d->spearman_lo) && d->spearman_lo <= d->spearman_hi);
+    T_CHECK(t, !isnan(d->discordant_lo) && d->discordant_lo <= d->discordant);
+    toy_free(r);
+}
+
+/* The pooled relevance keeps the intact run's task set: a task in that set whose replicate
+ * relevance is undefined makes the pooled replicate undefined (no silent smaller set). */
+void test_study_pool_task_set_fixed(tctx *t)
+{
+    static toy a, b;
+    toy_make(&a, NI, 0.25, 8);
+    toy_make(&b, NI, 0.25, 8);
+    toy *ys[2] = {&a, &b};
+    study_result *r = toy_study(t, ys, 2, 200);
+    T_CHECK(t, r->tasks[0].pooled_in && r->tasks[1].pooled_in);
+    study_task_res rep[2];
+    memcpy(rep, r->tasks, sizeof rep);
+    double rel_b[NU];
+    for (int u = 0; u < NU; u++)
+        rel_b[u] = NAN; /* task b's relevance undefined in this "replicate" */
+    rep[1].rel = rel_b;
+    study_task_res P;
+    memset(&P, 0, sizeof P);
+    T_CHECK(t, study_task_alloc(&P, NU) == ABL_OK);
+    study_pool(rep, r->tasks, 2, NU, &P);
+    T_CHECK(t, isnan(P.rel[1]) && !isnan(P.drop[1]));
+    /* a task out of the pool does not enter it in a replicate either */
+    r->tasks[1].pooled_in = false;
+    study_pool(rep, r->tasks, 2, NU, &P);
+    T_CHECK(t, P.rel[1] == r->tasks[0].rel[1] && P.drop[1] == r->tasks[0].drop[1]);
+    study_task_free(&P);
+    toy_free(r);
+}
+
+/* Default pooling: only tasks clearly above chance, one metric type; --pool all: every task. */
+void test_study_pool_rule(tctx *t)
+{
+    static toy a, b, c;
+    toy_make(&a, NI, 0.25, 9);
+    toy_make(&b, NI, 0.5, 5);  /* at chance: left out */
+    toy_make(&c, NI, 0.0, 6);  /* next-token type: left out while an MC task qualifies */
+    toy *ys[3] = {&a, &b, &c};
+    study_result *r = toy_study(t, ys, 3, 50);
+    snprintf(r->tasks[2].metric, sizeof r->tasks[2].metric, "token_acc");
+    study_choose_pool(r, false);
+    t_note(t, "rule: %s", r->pool_rule);
+    T_CHECK(t, r->tasks[0].pooled_in && !r->tasks[1].pooled_in && !r->tasks[2].pooled_in);
+    T_CHECK(t, strstr(r->pool_rule, "1 multiple-choice task clearly above chance") != NULL);
+    study_pool(r->tasks, r->tasks, 3, NU, &r->pooled);
+    T_CHECK(t, r->pooled.drop[2] == r->tasks[0].drop[2]);
+    study_choose_pool(r, true);
+    T_CHECK(t, r->tasks[1].pooled_in && r->tasks[2].pooled_in);
+    T_CHECK(t, strstr(r->pool_rule, "--pool all") != NULL);
+    toy_free(r);
+}
+
+/* "[0.00, 0.00]" for 12 items without a flip is not certainty: Newcombe's paired interval. */
+void test_study_drop_ci_few_flips(tctx *t)
+{
+    static toy a;
+    toy_make(&a, 12, 0.25, 7); /* unit 0 flips nothing */
+    toy *ys[1] = {&a};
+    study_result *r = toy_study(t, ys, 1, 200);
+    const study_task_res *T = &r->tasks[0];
+    t_note(t, "no flips: drop %.2f [%.2f, %.2f] (%s)", T->drop[0], T->drop_lo[0], T->drop_hi[0],
+           T->drop_ci);
+    T_CHECK(t, T->binary && !strcmp(T->drop_ci, "newcombe"));
+    T_CHECK(t, T->drop[0] == 0 && T->drop_lo[0] < -5 && T->drop_hi[0] > 5);
+    int tab[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 12; i++) {
+        int h0 = (int)a.hits[i], h1 = (int)a.hits[(size_t)(1 + 2) * 12 + i];
+        tab[h0 ? (h1 ? 0 : 1) : (h1 ? 2 : 3)]++;
+    }
+    double lo, hi;
+    stats_newcombe_paired_ci(tab[0], tab[1], tab[2], tab[3], 0.95, &lo, &hi);
+    T_CHECK(t, fabs(T->drop_lo[2] - 100 * lo) < 1e-9 && fabs(T->drop_hi[2] - 100 * hi) < 1e-9);
+    T_CHECK(t, T->drop_lo[2] <= T->drop[2] && T->drop[2] <= T->drop_hi[2]);
+    /* weighted hits (next-token accuracy) keep the paired (cluster) bootstrap */
+    a.w[0] = 3;
+    a.hits[0] = 2;
+    study_result *r2 = toy_study(t, ys, 1, 200);
+    T_CHECK(t, !r2->tasks[0].binary && !strcmp(r2->tasks[0].drop_ci, "paired bootstrap"));
+    toy_free(r);
+    toy_free(r2);
+}
+
+/* token_acc is a token-weighted ratio; its se must be of that ratio (delta method), not of the
+ * unweighted mean of per-document ratios. Checked against a cluster bootstrap. */
+void test_study_token_acc_se(tctx *t)
+{
+    enum { N = 200 };
+    double h[N], w[N], ratio[N];
+    for (int i = 0; i < N; i++) { /* long documents vary, short ones sit at 50% */
+        w[i] = i % 5 == 0 ? 300 : 10 + i % 7;
+        double p = i % 5 == 0 ? (i % 10 == 0 ? 0.1 : 0.9) : 0.5;
+        h[i] = round(p * w[i]);
+        ratio[i] = h[i] / w[i];
+    }
+    double se = stats_ratio_se(h, w, N), se_unw = stats_se(ratio, N);
+    stats_rng g;
+    stats_rng_seed(&g, 5);
+    enum { B = 4000 };
+    double s1 = 0, s2 = 0;
+    for (int b = 0; b < B; b++) {
+        double H = 0, W = 0;
+        for (int i = 0; i < N; i++) {
+            int k = (int)stats_rng_below(&g, N);
+            H += h[k];
+            W += w[k];
+        }
+        s1 += H / W;
+        s2 += (H / W) * (H / W);
+    }
+    double sd = sqrt(s2 / B - (s1 / B) * (s1 / B));
+    t_note(t, "delta-method se %.5f, cluster bootstrap sd %.5f, unweighted se %.5f", se, sd,
+           se_unw);
+    T_CHECK(t, fabs(se - sd) < 0.15 * sd);
+    T_CHECK(t, fabs(se_unw - sd) > 0.3 * sd); /* the old se was of another quantity */
+    double ones[N];
+    for (int i = 0; i < N; i++)
+        ones[i] = 1;
+    T_CHECK(t, fabs(stats_ratio_se(ratio, ones, N) - se_unw) < 1e-15);
+}
+
+/* Leave-one-block-out: block 0 (a far outlier) drives Pearson; the line names the unit. */
+void test_study_robustness(tctx *t)
+{
+    static toy a;
+    toy_make(&a, NI, 0.25, 9);
+    toy *ys[1] = {&a};
+    study_result *r = toy_study(t, ys, 1, 50);
+    const study_corr *c = &r->tasks[0].c_drop;
+    double x[NU], y[NU];
+    for (int u = 1; u < NU; u++) {
+        x[u - 1] = r->tasks[0].cos_score[u];
+        y[u - 1] = r->tasks[0].drop[u];
+    }
+    T_CHECK(t, fabs(c->wo0[0] - stats_pearson(x, y, NU - 1)) < 1e-12);
+    T_CHECK(t, fabs(c->wo0[1] - stats_spearman(x, y, NU - 1)) < 1e-12);
+    T_CHECK(t, c->inf_unit[0] >= 0 && c->inf_unit[0] < NU);
+    t_note(t, "pearson %.3f, without block 0 %.3f, without unit %d %.3f", c->pearson, c->wo0[0],
+           c->inf_unit[0], c->woinf[0]);
+    toy_free(r);
+}
+
+/* report.md prints n/a, never nan; summary.json writes [null, null] next to null. */
+void test_study_reports_na(tctx *t)
+{
+    static toy a, b;
+    toy_make(&a, NI, 0.5, 5);
+    toy_make(&b, NI, 0.25, 8);
+    toy *ys[2] = {&a, &b};
+    study_result *r = toy_study(t, ys, 2, 200);
+    snprintf(r->model_dir, sizeof r->model_dir, "toy");
+    abl_err e = {0};
+    const char *dir = t_tmpdir(t);
+    T_CHECK(t, report_markdown(r, dir, &e) == ABL_OK);
+    T_CHECK(t, report_summary_json(r, dir, &e) == ABL_OK);
+    char path[600], *md = NULL, *js = NULL;
+    size_t n;
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    T_CHECK(t, abl_read_file(path, 0, NULL, &md, &n, &e) == ABL_OK);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    T_CHECK(t, abl_read_file(path, 0, NULL, &js, &n, &e) == ABL_OK);
+    if (md && js) {
+        static const char *bad[] = {" nan", "[nan", "nan]", "nan,", "nan |", "(nan"};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+            if (strstr(md, bad[i]) || strstr(js, bad[i]))
+                t_fail(t, "'%s' in report.md or summary.json", bad[i]);
+        T_CHECK(t, strstr(md, "n/a") != NULL);
+        /* every coefficient that is null is followed by its null interval */
+        char *q = js;
+        for (char *p = js; *p; p++)
+            if (*p != ' ' && *p != '\n')
+                *q++ = *p;
+        *q = 0;
+        static const char *k[] = {"\"pearson\":null,\"pearson_ci95\":[",
+                                  "\"spearman\":null,\"spearman_ci95\":[",
+                                  "\"kendall_tau_b\":null,\"kendall_ci95\":[",
+                                  "\"discordant_share\":null,\"discordant_ci95\":["};
+        int found = 0;
+        for (int i = 0; i < 4; i++)
+            for (const char *p = strstr(js, k[i]); p; p = strstr(p + 1, k[i])) {
+                found++;
+                T_CHECK(t, !strncmp(p + strlen(k[i]), "null,null]", 10));
+            }
+        t_note(t, "%d null coefficients checked", found);
+        T_CHECK(t, found >= 3);
+    }
+    free(md);
+    free(js);
+    toy_free(r);
+}
