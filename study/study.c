@@ -597,6 +597,22 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
             raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
         }
     }
+    if (!s && t->kind == EV_MC) /* the continuous companion: normalized ll margins */
+        raw->margin = malloc(sizeof(double) * (size_t)nv * (size_t)n);
+    for (int v = 0; raw->margin && v < nv; v++)
+        for (int i = 0; i < n; i++) {
+            const ev_item *it = &t->items[i];
+            double gold = NAN, best = -INFINITY;
+            for (int k = 0; k < it->n_choices; k++) {
+                int ci = it->choice0 + k;
+                double z = R[v].ll[ci] / t->choices[ci].norm_len;
+                if (k == it->gold)
+                    gold = z;
+                else if (z > best)
+                    best = z;
+            }
+            raw->margin[(size_t)v * n + i] = it->n_choices > 1 ? gold - best : NAN;
+        }
     if (!s) {
         snprintf(T->name, sizeof T->name, "%s", t->name);
         snprintf(T->metric, sizeof T->metric, "%s", mname);
@@ -763,6 +779,7 @@ static void raw_free(study_raw *r)
     free(r->cos_sum);
     free(r->ang);
     free(r->n_tok);
+    free(r->margin);
 }
 
 void study_result_free(study_result *r)
@@ -774,6 +791,10 @@ void study_result_free(study_result *r)
     free(r->tasks);
     study_task_free(&r->pooled);
     free(r->unit_layer);
+    free(r->conf.rank_cos);
+    free(r->conf.rank_drop);
+    free(r->taskdep.spread_rel);
+    free(r->taskdep.spread_cos);
     free(r);
 }
 
@@ -952,6 +973,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     if ((s = study_bootstrap(r, raw, o->seed, err)))
         goto fail;
     study_robustness(r);
+    study_task_dependence(r);
     r->wall_seconds = ev_now() - t_start;
     if (o->out_dir && (s = report_write_all(r, o->out_dir, err)))
         goto fail;

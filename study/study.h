@@ -96,7 +96,34 @@ typedef struct {
     study_corr c_rel;           /* cosine score vs relevance */
     study_corr c_raw;           /* raw cosine vs drop */
     study_corr c_ang;           /* angular distance vs drop */
+    /* continuous companion (not the paper's metric; multiple choice only, else NaN): per unit
+     * the mean over items of the drop of the gold choice's length-normalized log-likelihood
+     * margin over the best other choice (intact minus removed), with its bootstrap CI */
+    double *margin_drop, *margin_lo, *margin_hi;   /* (n_units) */
+    study_corr c_margin;        /* cosine score vs margin drop */
 } study_task_res;
+
+/* Ranking confusion of the pooled cosine score against the pooled accuracy drop. */
+typedef struct {
+    int n;                      /* units ranked (0: not computed) */
+    int *rank_cos, *rank_drop;  /* (n_units) 1 = lowest cosine score / smallest drop; ties
+                                   broken by unit order */
+    int n_pairs;                /* unit pairs ordered by both */
+    int n_misjudged;            /* of those, ordered the other way by the cosine score */
+    int n_significant;          /* pairs whose drops differ significantly: the 95% percentile
+                                   CI of the paired bootstrap difference excludes 0 */
+    int n_major;                /* significant pairs the cosine score orders the other way */
+} study_confusion_res;
+
+/* Task dependence (the paper's Wilcoxon test on z-scored relevance vs cosine score). */
+typedef struct {
+    int n_tasks;                /* tasks used (0: n/a) */
+    int n_units;                /* units with both spreads defined */
+    double stat, p;             /* Wilcoxon statistic min(R+, R-), two-sided p */
+    const char *method;         /* "exact", "exact-permutation", "normal" */
+    double median_spread_rel, median_spread_cos;
+    double *spread_rel, *spread_cos; /* (n_units) sd across tasks of the z-scores */
+} study_taskdep_res;
 
 typedef struct {
     /* configuration echo */
@@ -112,6 +139,8 @@ typedef struct {
                                    scores, accuracies, drops; CIs from resampling items within
                                    every task */
     char pool_rule[160];        /* which tasks were pooled and why, one line */
+    study_confusion_res conf;
+    study_taskdep_res taskdep;
     double wall_seconds;        /* this invocation */
     int units_total, units_resumed;
     /* one-shot pruning: curve 0 removes blocks in the order of the pooled cosine score

@@ -9,7 +9,8 @@
 abl_status study_task_alloc(study_task_res *T, int n_units)
 {
     double **f[] = {&T->cos_score, &T->cos_raw, &T->ang, &T->acc_abl, &T->drop,
-                    &T->drop_lo, &T->drop_hi, &T->rel};
+                    &T->drop_lo, &T->drop_hi, &T->rel, &T->margin_drop, &T->margin_lo,
+                    &T->margin_hi};
     for (size_t i = 0; i < ABL_ARRAY_LEN(f); i++) {
         *f[i] = calloc((size_t)(n_units > 0 ? n_units : 1), sizeof(double));
         if (!*f[i])
@@ -21,7 +22,7 @@ abl_status study_task_alloc(study_task_res *T, int n_units)
 void study_task_free(study_task_res *T)
 {
     double *f[] = {T->cos_score, T->cos_raw, T->ang, T->acc_abl, T->drop,
-                   T->drop_lo, T->drop_hi, T->rel};
+                   T->drop_lo, T->drop_hi, T->rel, T->margin_drop, T->margin_lo, T->margin_hi};
     for (size_t i = 0; i < ABL_ARRAY_LEN(f); i++)
         free(f[i]);
 }
@@ -53,6 +54,7 @@ static void correlate_all(study_task_res *T, int n_units)
     corr(T->cos_score, T->rel, n_units, s, &T->c_rel);
     corr(T->cos_raw, T->drop, n_units, s, &T->c_raw);
     corr(T->ang, T->drop, n_units, s, &T->c_ang);
+    corr(T->cos_score, T->margin_drop, n_units, s, &T->c_margin);
 }
 
 void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer, int n_units,
@@ -93,6 +95,12 @@ void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer,
         T->cos_score[u] = nt > 0 ? cs / nt : NAN;
         T->cos_raw[u] = 1 - T->cos_score[u];
         T->ang[u] = an / n;
+        double md = 0;
+        for (int k = 0; raw->margin && k < n; k++) {
+            int i = idx ? idx[k] : k;
+            md += raw->margin[i] - raw->margin[(size_t)(1 + u) * n + i];
+        }
+        T->margin_drop[u] = raw->margin ? md / n : NAN;
     }
     correlate_all(T, n_units);
 }
@@ -114,8 +122,8 @@ void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_ta
     P->chance = np ? ch / np : NAN;
     P->n_items = items;
     for (int u = 0; u < n_units; u++) {
-        double c = 0, a = 0, ab = 0, d = 0, rl = 0;
-        int nr = 0;
+        double c = 0, a = 0, ab = 0, d = 0, rl = 0, mg = 0;
+        int nr = 0, nm = 0;
         for (int t = 0; t < n_tasks; t++) {
             if (!ref[t].pooled_in)
                 continue;
@@ -130,7 +138,12 @@ void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_ta
                 rl += tasks[t].rel[u];
                 nr++;
             }
+            if (!isnan(ref[t].margin_drop[u])) { /* tasks with a margin (multiple choice) */
+                mg += tasks[t].margin_drop[u];
+                nm++;
+            }
         }
+        P->margin_drop[u] = nm ? mg / nm : NAN;
         P->cos_score[u] = np ? c / np : NAN;
         P->cos_raw[u] = 1 - P->cos_score[u];
         P->ang[u] = np ? a / np : NAN;
@@ -221,17 +234,19 @@ void study_robustness(study_result *r)
         robust_one(T->cos_score, T->rel, r->n_units, u0, &T->c_rel);
         robust_one(T->cos_raw, T->drop, r->n_units, u0, &T->c_raw);
         robust_one(T->ang, T->drop, r->n_units, u0, &T->c_ang);
+        robust_one(T->cos_score, T->margin_drop, r->n_units, u0, &T->c_margin);
     }
 }
 
 /* ---- bootstrap ------------------------------------------------------------------------------ */
 
-enum { CORR_STATS = 16 }; /* pearson, spearman, kendall, discordant for drop, rel, raw, ang */
+enum { N_CORR = 5, CORR_STATS = 4 * N_CORR }; /* pearson, spearman, kendall, discordant for
+                                                 drop, rel, raw, ang, margin */
 
 static void corr_put(const study_task_res *T, double *o)
 {
-    const study_corr *c[4] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang};
-    for (int i = 0; i < 4; i++) {
+    const study_corr *c[N_CORR] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang, &T->c_margin};
+    for (int i = 0; i < N_CORR; i++) {
         o[4 * i] = c[i]->pearson;
         o[4 * i + 1] = c[i]->spearman;
         o[4 * i + 2] = c[i]->kendall;
@@ -248,8 +263,8 @@ static void ci_set(double point, double l, double h, double *lo, double *hi)
 
 static void corr_get(study_task_res *T, const double *lo, const double *hi, const int *undef)
 {
-    study_corr *c[4] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang};
-    for (int i = 0; i < 4; i++) {
+    study_corr *c[N_CORR] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang, &T->c_margin};
+    for (int i = 0; i < N_CORR; i++) {
         ci_set(c[i]->pearson, lo[4 * i], hi[4 * i], &c[i]->pearson_lo, &c[i]->pearson_hi);
         ci_set(c[i]->spearman, lo[4 * i + 1], hi[4 * i + 1], &c[i]->spearman_lo,
                &c[i]->spearman_hi);
@@ -283,7 +298,7 @@ static void newcombe_drops(const study_raw *raw, int n_units, study_task_res *T)
 abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err)
 {
     int nt = r->n_tasks, nu = r->n_units, B = r->n_boot;
-    int per = 1 + nu + CORR_STATS;          /* acc, drops, correlations */
+    int per = 1 + 2 * nu + CORR_STATS;      /* acc, drops, margin drops, correlations */
     int ns = per * (nt + 1);
     int max_items = 1;
     for (int t = 0; t < nt; t++)
@@ -314,7 +329,8 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
             double *p = o + (size_t)t * per;
             p[0] = tmp[t].acc;
             memcpy(p + 1, tmp[t].drop, sizeof(double) * (size_t)nu);
-            corr_put(&tmp[t], p + 1 + nu);
+            memcpy(p + 1 + nu, tmp[t].margin_drop, sizeof(double) * (size_t)nu);
+            corr_put(&tmp[t], p + 1 + 2 * nu);
         }
     }
     for (int t = 0; t <= nt; t++) {
@@ -331,16 +347,23 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
                 ci_set(T->acc, l, h, &T->acc_lo, &T->acc_hi);
             } else if (j <= nu) {
                 ci_set(T->drop[j - 1], l, h, &T->drop_lo[j - 1], &T->drop_hi[j - 1]);
+            } else if (j <= 2 * nu) {
+                int u = j - 1 - nu;
+                ci_set(T->margin_drop[u], l, h, &T->margin_lo[u], &T->margin_hi[u]);
             } else {
-                lo[j - 1 - nu] = l;
-                hi[j - 1 - nu] = h;
-                undef[j - 1 - nu] = nu_undef;
+                lo[j - 1 - 2 * nu] = l;
+                hi[j - 1 - 2 * nu] = h;
+                undef[j - 1 - 2 * nu] = nu_undef;
             }
         }
         corr_get(T, lo, hi, undef);
         if (t < nt && T->binary)
             newcombe_drops(&raw[t], nu, T);
     }
+    for (int b = 0; b < B; b++) /* the pooled drops' replicates, for the confusion matrix */
+        memmove(rep + (size_t)b * nu, rep + (size_t)b * ns + (size_t)nt * per + 1,
+               sizeof(double) * (size_t)nu);
+    study_confusion(r, rep, B);
 done:
     if (tmp)
         for (int t = 0; t <= nt; t++)

@@ -22,6 +22,8 @@ typedef struct {
     double *cos_sum;    /* (n_items, L) sum over the item's tokens of 1 - cos(in, out) */
     double *n_tok;      /* (n_items) tokens the cosine sums run over */
     double *ang;        /* (n_items, L) arccos(cos) / pi at the item's last context token */
+    double *margin;     /* (n_var, n_items) gold choice's length-normalized log-likelihood minus
+                           the best other choice's (multiple choice); NULL otherwise */
 } study_raw;
 
 /* Fill T's point estimates and correlations from raw over the items idx (n = raw->n_items;
@@ -41,6 +43,17 @@ void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_ta
  * else next-token) or every task (all); write the rule into r->pool_rule. Needs the tasks'
  * metric and near_chance. */
 void study_choose_pool(study_result *r, bool all);
+
+/* The ranking confusion of the pooled cosine score against the pooled drop into r (ranks,
+ * matrix, misjudged and major-misjudged shares); drop_rep (B, n_units) are the bootstrap
+ * replicates of the pooled drops (paired: the same resampled items for every unit). */
+void study_confusion(study_result *r, const double *drop_rep, int B);
+
+/* The task-dependence test into r: per task z-score relevance and the cosine score across
+ * units, per unit the spread (sample sd) of each across tasks, and the Wilcoxon signed-rank
+ * test of spread(relevance) - spread(cosine) over units. Tasks: intact accuracy clearly above
+ * chance. Fewer than 2 such tasks: n/a. */
+void study_task_dependence(study_result *r);
 
 /* Leave-one-unit-out robustness of every correlation of r (tasks and pooled): without block 0
  * and without the most influential unit. Point estimates only. */

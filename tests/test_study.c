@@ -232,7 +232,7 @@ void test_study_estimators(tctx *t)
     double hits[] = {1, 1, 1, 0, /* intact */ 1, 0, 0, 0, /* -u0 */ 1, 1, 1, 1 /* -u1 */};
     double w[] = {1, 1, 1, 1}, ch[] = {0.5, 0.5, 0.25, 0.25}, nt[] = {2, 2, 2, 2};
     double cs[] = {0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1}, ang[8] = {0};
-    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang};
+    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang, NULL};
     int ul[] = {0, 1};
     study_task_res T;
     memset(&T, 0, sizeof T);

@@ -17,7 +17,7 @@ enum { NI = 40, NU = 4, NL = 4 };
 /* A synthetic task: n items, chance ch, intact hit i when i % 10 < acc10, unit u removed hits
  * i when (i + 3 u) % 10 < acc10 - u (u = 0 leaves every item as it was). */
 typedef struct {
-    double hits[(1 + NU) * NI], w[NI], ch[NI], cs[NI * NL], nt[NI], ang[NI * NL];
+    double hits[(1 + NU) * NI], margin[(1 + NU) * NI], w[NI], ch[NI], cs[NI * NL], nt[NI], ang[NI * NL];
     study_raw raw;
 } toy;
 
@@ -35,7 +35,9 @@ static void toy_make(toy *y, int n, double chance, int acc10)
             y->ang[i * NL + l] = 0.1 * l;
         }
     }
-    study_raw r = {n, 1 + NU, NL, y->hits, y->w, y->ch, y->cs, y->nt, y->ang};
+    for (int k = 0; k < (1 + NU) * n; k++) /* a margin that follows the hits */
+        y->margin[k] = y->hits[k] - 0.5 + 0.01 * (k % n);
+    study_raw r = {n, 1 + NU, NL, y->hits, y->w, y->ch, y->cs, y->nt, y->ang, y->margin};
     y->raw = r;
 }
 
@@ -68,6 +70,7 @@ static study_result *toy_study(tctx *t, toy **y, int n_tasks, int n_boot)
     abl_err e = {0};
     T_CHECK(t, study_bootstrap(r, raws, 99, &e) == ABL_OK);
     study_robustness(r);
+    study_task_dependence(r);
     return r;
 }
 
@@ -77,6 +80,10 @@ static void toy_free(study_result *r)
         study_task_free(&r->tasks[k]);
     study_task_free(&r->pooled);
     free(r->tasks);
+    free(r->conf.rank_cos);
+    free(r->conf.rank_drop);
+    free(r->taskdep.spread_rel);
+    free(r->taskdep.spread_cos);
     free(r);
 }
 
@@ -287,5 +294,97 @@ void test_study_reports_na(tctx *t)
     }
     free(md);
     free(js);
+    toy_free(r);
+}
+
+/* The confusion of ranks: hand-made pooled scores and drops with planted replicates. */
+void test_study_confusion_major(tctx *t)
+{
+    study_result r;
+    memset(&r, 0, sizeof r);
+    r.n_units = 3;
+    double cs[3] = {0.1, 0.2, 0.3}, dr[3] = {5, 1, 9}; /* pair (0,1) misordered */
+    r.pooled.cos_score = cs;
+    r.pooled.drop = dr;
+    enum { B = 100 };
+    double rep[B * 3];
+    for (int b = 0; b < B; b++) { /* unit 0 vs 1: clearly apart; 0 vs 2, 1 vs 2 apart too */
+        rep[b * 3 + 0] = 5 + 0.01 * (b % 7);
+        rep[b * 3 + 1] = 1 + 0.01 * (b % 5);
+        rep[b * 3 + 2] = 9 + 0.01 * (b % 3);
+    }
+    study_confusion(&r, rep, B);
+    T_CHECK(t, r.conf.n == 3 && r.conf.n_pairs == 3 && r.conf.n_misjudged == 1);
+    T_CHECK(t, r.conf.n_significant == 3 && r.conf.n_major == 1);
+    T_CHECK(t, r.conf.rank_cos[0] == 1 && r.conf.rank_drop[0] == 2 && r.conf.rank_drop[1] == 1);
+    /* overlapping replicates of 0 and 1: no longer significant, so not major */
+    for (int b = 0; b < B; b++)
+        rep[b * 3 + 1] = 5 + (b % 2 ? 3 : -3);
+    study_confusion(&r, rep, B);
+    T_CHECK(t, r.conf.n_misjudged == 1 && r.conf.n_major == 0 && r.conf.n_significant == 2);
+    free(r.conf.rank_cos);
+    free(r.conf.rank_drop);
+}
+
+/* Task dependence: two tasks whose relevance profiles disagree while their cosine profiles
+ * agree give large relevance spreads and zero cosine spreads; Wilcoxon sees it. */
+void test_study_task_dependence(tctx *t)
+{
+    enum { U = 12 };
+    study_result r;
+    memset(&r, 0, sizeof r);
+    study_task_res T[3];
+    memset(T, 0, sizeof T);
+    double rel[3][U], cs[3][U];
+    for (int k = 0; k < 3; k++) {
+        for (int u = 0; u < U; u++) {
+            cs[k][u] = 0.1 + 0.01 * u + (k == 2 ? 0.001 * (u % 3) : 0);
+            rel[k][u] = k == 0 ? 0.05 * u : k == 1 ? 0.6 - 0.05 * u : 0.3 + 0.01 * ((u * 7) % 5);
+        }
+        T[k].rel = rel[k];
+        T[k].cos_score = cs[k];
+        T[k].acc = 0.8;
+        T[k].chance = 0.25;
+    }
+    r.tasks = T;
+    r.n_tasks = 3;
+    r.n_units = U;
+    study_task_dependence(&r);
+    t_note(t, "%d tasks, W = %g, p = %g (%s), median spreads rel %.3f cos %.3f",
+           r.taskdep.n_tasks, r.taskdep.stat, r.taskdep.p, r.taskdep.method,
+           r.taskdep.median_spread_rel, r.taskdep.median_spread_cos);
+    T_CHECK(t, r.taskdep.n_tasks == 3 && r.taskdep.n_units == U);
+    T_CHECK(t, r.taskdep.p < 0.01 && r.taskdep.median_spread_rel > r.taskdep.median_spread_cos);
+    /* the same test from the spreads directly */
+    double d[U], st, p;
+    for (int u = 0; u < U; u++)
+        d[u] = r.taskdep.spread_rel[u] - r.taskdep.spread_cos[u];
+    T_CHECK(t, stats_wilcoxon(d, U, &st, &p, NULL) == 0 && st == r.taskdep.stat && p == r.taskdep.p);
+    /* one task only: n/a */
+    r.n_tasks = 1;
+    study_task_dependence(&r);
+    T_CHECK(t, r.taskdep.n_tasks == 1 && isnan(r.taskdep.p));
+    free(r.taskdep.spread_rel);
+    free(r.taskdep.spread_cos);
+}
+
+/* The continuous companion: mean over items of margin(intact) - margin(removed), pooled over
+ * the tasks that have one. */
+void test_study_margin_companion(tctx *t)
+{
+    static toy a;
+    toy_make(&a, NI, 0.25, 9);
+    toy *ys[1] = {&a};
+    study_result *r = toy_study(t, ys, 1, 100);
+    for (int u = 0; u < NU; u++) {
+        double m = 0;
+        for (int i = 0; i < NI; i++)
+            m += a.margin[i] - a.margin[(size_t)(1 + u) * NI + i];
+        T_CHECK(t, fabs(r->tasks[0].margin_drop[u] - m / NI) < 1e-12);
+        T_CHECK(t, r->tasks[0].margin_lo[u] <= r->tasks[0].margin_drop[u] + 1e-12);
+    }
+    T_CHECK(t, r->tasks[0].margin_drop[0] == 0);
+    T_CHECK(t, !isnan(r->tasks[0].c_margin.spearman));
+    T_CHECK(t, r->pooled.margin_drop[2] == r->tasks[0].margin_drop[2]);
     toy_free(r);
 }
