@@ -242,6 +242,46 @@ static const char *task_header(const char *name, char *buf, size_t cap)
     return buf;
 }
 
+/* The confusion, task-dependence and companion lines, shared by the table and report.md
+ * (md: markdown bullets). */
+static void analyses(const study_result *r, FILE *f, bool md)
+{
+    const char *b = md ? "- " : "  ";
+    const study_confusion_res *c = &r->conf;
+    fprintf(f, "%sranking confusion (pooled, confusion.svg): ", b);
+    if (c->n_pairs > 0)
+        fprintf(f, "misjudged %d of %d ordered block pairs (%.1f%%), major misjudged %d "
+                   "(%.1f%%); %d pairs differ significantly\n", c->n_misjudged, c->n_pairs,
+                100.0 * c->n_misjudged / c->n_pairs, c->n_major, 100.0 * c->n_major / c->n_pairs,
+                c->n_significant);
+    else
+        fprintf(f, "n/a (no pair ordered by both)\n");
+    fprintf(f, "%s  misjudged = the cosine score orders the pair one way, the drop the other (ties "
+               "excluded); major = misjudged and the two drops differ significantly (95%% "
+               "percentile CI of the paired-bootstrap difference excludes 0)\n", b);
+    const study_taskdep_res *q = &r->taskdep;
+    fprintf(f, "%stask dependence: ", b);
+    if (q->n_tasks >= 2 && !isnan(q->p))
+        fprintf(f, "Wilcoxon signed-rank over %d blocks, W = %.1f, p = %.3g (%s), %d tasks; "
+                   "median spread across tasks: z-relevance %.3f, z-cosine %.3f\n", q->n_units,
+                q->stat, q->p, q->method, q->n_tasks, q->median_spread_rel,
+                q->median_spread_cos);
+    else
+        fprintf(f, "n/a (%d task%s clearly above chance with varying scores; needs 2)\n",
+                q->n_tasks, q->n_tasks == 1 ? "" : "s");
+    fprintf(f, "%s  per block: z-score relevance and cosine score across blocks within each "
+               "task, spread = sample sd across tasks; the test compares the two spreads "
+               "(two-sided; exact p for small n, normal with tie correction otherwise)\n", b);
+    const study_corr *m = &r->pooled.c_margin;
+    char sp[64], kd[64];
+    fmt_ci(sp, sizeof sp, m->spearman, m->spearman_lo, m->spearman_hi, m->undef[1], r->n_boot, 2);
+    fmt_ci(kd, sizeof kd, m->kendall, m->kendall_lo, m->kendall_hi, m->undef[2], r->n_boot, 2);
+    fprintf(f, "%scontinuous companion (NOT the paper's metric): cosine score vs drop of the gold "
+               "margin, pooled: spearman %s kendall %s (per-block values in summary.json)\n",
+            b, sp, kd);
+    fprintf(f, "%soutput-side KL baseline: not measured in this version (see README)\n", b);
+}
+
 void report_table(const study_result *r, FILE *f, bool utf8)
 {
     const study_task_res *P = &r->pooled;
@@ -299,6 +339,8 @@ void report_table(const study_result *r, FILE *f, bool utf8)
         corr_line(f, r, "pooled", &P->c_rel);
     fprintf(f, "discordant = share of block pairs the cosine score orders one way and the drop "
                "the other, ties excluded = (1 - gamma) / 2\n");
+    fprintf(f, "\nthe paper's analyses:\n");
+    analyses(r, f, false);
     if (r->prune_k > 0) {
         fprintf(f, "\none-shot pruning, the k blocks ranked lowest removed together (mean "
                    "accuracy over tasks):\n  %-26s", "k");
@@ -471,6 +513,17 @@ static void jtask(jw *w, const study_result *r, const study_task_res *T)
     jcorr(w, "cos_score_vs_relevance", &T->c_rel);
     jcorr(w, "cos_raw_vs_drop", &T->c_raw);
     jcorr(w, "angular_distance_vs_drop", &T->c_ang);
+    jw_key(w, "companion_not_the_papers_metric");
+    jw_obj_begin(w);
+    jw_key(w, "definition");
+    jw_str(w, "per unit: mean over items of m(intact) - m(unit removed), m = gold choice's "
+              "log-likelihood / its length in characters minus the best other choice's; "
+              "multiple choice only");
+    jarr(w, "margin_drop", T->margin_drop, r->n_units);
+    jarr(w, "margin_drop_ci95_lo", T->margin_lo, r->n_units);
+    jarr(w, "margin_drop_ci95_hi", T->margin_hi, r->n_units);
+    jcorr(w, "cos_score_vs_margin_drop", &T->c_margin);
+    jw_obj_end(w);
     jw_obj_end(w);
 }
 
@@ -537,6 +590,66 @@ abl_status report_summary_json(const study_result *r, const char *dir, abl_err *
     jw_str(&w, r->pool_rule);
     jw_key(&w, "pooled");
     jtask(&w, r, &r->pooled);
+    const study_confusion_res *c = &r->conf;
+    jw_key(&w, "confusion");
+    jw_obj_begin(&w);
+    jw_key(&w, "definition");
+    jw_str(&w, "ranks of the pooled cosine score and pooled drop (1 = lowest, ties by unit "
+               "order); misjudged = pairs ordered one way by the cosine score and the other by "
+               "the drop (ties excluded); major = misjudged and the drops differ significantly "
+               "(95% percentile CI of the paired-bootstrap difference excludes 0)");
+    jw_key(&w, "rank_by_cos_score");
+    jw_arr_begin(&w);
+    for (int u = 0; u < c->n; u++)
+        jw_int(&w, c->rank_cos[u]);
+    jw_arr_end(&w);
+    jw_key(&w, "rank_by_drop");
+    jw_arr_begin(&w);
+    for (int u = 0; u < c->n; u++)
+        jw_int(&w, c->rank_drop[u]);
+    jw_arr_end(&w);
+    jw_key(&w, "ordered_pairs");
+    jw_int(&w, c->n_pairs);
+    jw_key(&w, "misjudged_pairs");
+    jw_int(&w, c->n_misjudged);
+    jw_key(&w, "misjudged_share");
+    jnum(&w, c->n_pairs ? (double)c->n_misjudged / c->n_pairs : NAN);
+    jw_key(&w, "significant_pairs");
+    jw_int(&w, c->n_significant);
+    jw_key(&w, "major_misjudged_pairs");
+    jw_int(&w, c->n_major);
+    jw_key(&w, "major_misjudged_share");
+    jnum(&w, c->n_pairs ? (double)c->n_major / c->n_pairs : NAN);
+    jw_obj_end(&w);
+    const study_taskdep_res *q = &r->taskdep;
+    jw_key(&w, "task_dependence");
+    jw_obj_begin(&w);
+    jw_key(&w, "definition");
+    jw_str(&w, "per task z-score relevance and cosine score across units; per unit the sample "
+               "sd across tasks of each; two-sided Wilcoxon signed-rank test of sd(relevance) - "
+               "sd(cosine) over units (zeros dropped; exact for small n, else normal with tie "
+               "correction); tasks clearly above chance");
+    jw_key(&w, "tasks");
+    jw_int(&w, q->n_tasks);
+    jw_key(&w, "units");
+    jw_int(&w, q->n_units);
+    jw_key(&w, "statistic");
+    jnum(&w, q->stat);
+    jw_key(&w, "p");
+    jnum(&w, q->p);
+    jw_key(&w, "method");
+    jw_str(&w, q->method ? q->method : "n/a");
+    jw_key(&w, "median_spread_relevance");
+    jnum(&w, q->median_spread_rel);
+    jw_key(&w, "median_spread_cos_score");
+    jnum(&w, q->median_spread_cos);
+    if (q->spread_rel) {
+        jarr(&w, "spread_relevance", q->spread_rel, r->n_units);
+        jarr(&w, "spread_cos_score", q->spread_cos, r->n_units);
+    }
+    jw_obj_end(&w);
+    jw_key(&w, "kl_baseline");
+    jw_null(&w);
     if (r->prune_k > 0) {
         jw_key(&w, "pruning");
         jw_arr_begin(&w);
@@ -654,6 +767,16 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
         }
         fputc('\n', f);
     }
+    fprintf(f, "\n## The paper's analyses\n\n");
+    analyses(r, f, true);
+    fprintf(f, "\nContinuous companion per unit (pooled; not the paper's metric): drop of the "
+               "gold choice's normalized log-likelihood margin, with its bootstrap 95%% CI.\n\n"
+               "| unit | margin drop |\n|---|---|\n");
+    for (int u = 0; u < r->n_units; u++) {
+        char lab[32], v[64];
+        fmt_ci(v, sizeof v, P->margin_drop[u], P->margin_lo[u], P->margin_hi[u], 0, r->n_boot, 4);
+        fprintf(f, "| %s | %s |\n", report_unit_label(r, u, lab, sizeof lab), v);
+    }
     if (r->prune_k > 0) {
         fprintf(f, "\n## One-shot pruning\n\nThe k blocks ranked lowest removed together "
                    "(no healing); mean headline accuracy over the tasks.\n\n| k | lowest cosine "
@@ -672,7 +795,7 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
         }
     }
     fprintf(f, "\n## Figures\n\n![relevance heatmap](heatmap.svg)\n\n![cosine score vs "
-               "drop](scatter.svg)\n\n%s## Definitions\n\n```\n%s```\n",
+               "drop](scatter.svg)\n\n![ranking confusion](confusion.svg)\n\n%s## Definitions\n\n```\n%s```\n",
             r->prune_k > 0 ? "![one-shot pruning](pruning.svg)\n\n" : "", study_definitions());
     return report_commit(&rf, err);
 }
@@ -721,7 +844,8 @@ abl_status report_write_all(const study_result *r, const char *dir, abl_err *err
     abl_status s;
     if ((s = report_csv(r, dir, err)) || (s = report_summary_json(r, dir, err)) ||
         (s = report_markdown(r, dir, err)) || (s = report_heatmap_svg(r, dir, err)) ||
-        (s = report_scatter_svg(r, dir, err)) || (s = report_timing_json(r, dir, err)))
+        (s = report_scatter_svg(r, dir, err)) || (s = report_confusion_svg(r, dir, err)) ||
+        (s = report_timing_json(r, dir, err)))
         return s;
     if (r->prune_k > 0) {
         report_curve cv[2];
