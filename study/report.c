@@ -279,7 +279,15 @@ static void analyses(const study_result *r, FILE *f, bool md)
     fprintf(f, "%scontinuous companion (NOT the paper's metric): cosine score vs drop of the gold "
                "margin, pooled: spearman %s kendall %s (per-block values in summary.json)\n",
             b, sp, kd);
-    fprintf(f, "%soutput-side KL baseline: not measured in this version (see README)\n", b);
+    const study_corr *k = &r->pooled.c_kl, *cd = &r->pooled.c_drop;
+    char ks[64], kk[64], cs[64];
+    fmt_ci(ks, sizeof ks, k->spearman, k->spearman_lo, k->spearman_hi, k->undef[1], r->n_boot, 2);
+    fmt_ci(kk, sizeof kk, k->kendall, k->kendall_lo, k->kendall_hi, k->undef[2], r->n_boot, 2);
+    fmt_ci(cs, sizeof cs, cd->spearman, cd->spearman_lo, cd->spearman_hi, cd->undef[1], r->n_boot,
+           2);
+    fprintf(f, "%soutput-side baseline (NOT the paper's metric): KL(intact || removed) next-token "
+               "distributions over the full vocabulary at the scored rows vs drop, pooled: "
+               "spearman %s kendall %s (the cosine score: spearman %s)\n", b, ks, kk, cs);
 }
 
 void report_table(const study_result *r, FILE *f, bool utf8)
@@ -296,8 +304,8 @@ void report_table(const study_result *r, FILE *f, bool utf8)
             dmax = fabs(P->drop[u]);
     }
     fprintf(f, "\n%s  (%s removed one at a time; drop = accuracy points lost; rel = accuracy "
-               "relevance)\n\n", r->model_dir, r->unit_name);
-    fprintf(f, "%-8s %-8s %-8s %-7s", "unit", "cos", "", "angdist");
+               "relevance; KL = output-side baseline, nats)\n\n", r->model_dir, r->unit_name);
+    fprintf(f, "%-8s %-8s %-8s %-7s %7s", "unit", "cos", "", "angdist", "KL");
     for (int t = 0; t < r->n_tasks; t++) {
         char hb[64];
         fprintf(f, " %9.9s", task_header(r->tasks[t].name, hb, sizeof hb));
@@ -308,6 +316,8 @@ void report_table(const study_result *r, FILE *f, bool utf8)
         fprintf(f, "%-8s %8.5f ", report_unit_label(r, u, lab, sizeof lab), P->cos_score[u]);
         bar(f, P->cos_score[u], cmax, 6, utf8);
         fprintf(f, " %7.4f", P->ang[u]);
+        fmt_num(b, sizeof b, P->kl[u], "%7.3f");
+        fprintf(f, " %7s", b);
         for (int t = 0; t < r->n_tasks; t++)
             fprintf(f, " %+9.2f", r->tasks[t].drop[u]);
         fprintf(f, " %+9.2f ", P->drop[u]);
@@ -376,7 +386,7 @@ abl_status report_csv(const study_result *r, const char *dir, abl_err *err)
         return s;
     FILE *f = rf.f;
     fputs("task,unit,layer,cos_score,cos_raw,angular_distance,acc_intact,acc_removed,"
-          "drop_points,drop_lo,drop_hi,relevance\n", f);
+          "drop_points,drop_lo,drop_hi,relevance,margin_drop,kl\n", f);
     for (int t = 0; t <= r->n_tasks; t++) {
         const study_task_res *T = t < r->n_tasks ? &r->tasks[t] : &r->pooled;
         if (t == r->n_tasks && r->n_tasks < 2)
@@ -394,6 +404,8 @@ abl_status report_csv(const study_result *r, const char *dir, abl_err *err)
             csv_num(f, T->drop_lo[u]);
             csv_num(f, T->drop_hi[u]);
             csv_num(f, T->rel[u]);
+            csv_num(f, T->margin_drop[u]);
+            csv_num(f, T->kl[u]);
             fputc('\n', f);
         }
     }
@@ -524,6 +536,17 @@ static void jtask(jw *w, const study_result *r, const study_task_res *T)
     jarr(w, "margin_drop_ci95_hi", T->margin_hi, r->n_units);
     jcorr(w, "cos_score_vs_margin_drop", &T->c_margin);
     jw_obj_end(w);
+    jw_key(w, "kl_baseline_not_the_papers_metric");
+    jw_obj_begin(w);
+    jw_key(w, "definition");
+    jw_str(w, "per unit: mean over the scored rows of KL(p_intact || p_removed) of the "
+              "next-token distributions over the full vocabulary, in nats (null: not measured, "
+              "CUDA runs)");
+    jarr(w, "kl", T->kl, r->n_units);
+    jarr(w, "kl_ci95_lo", T->kl_lo, r->n_units);
+    jarr(w, "kl_ci95_hi", T->kl_hi, r->n_units);
+    jcorr(w, "kl_vs_drop", &T->c_kl);
+    jw_obj_end(w);
     jw_obj_end(w);
 }
 
@@ -648,8 +671,6 @@ abl_status report_summary_json(const study_result *r, const char *dir, abl_err *
         jarr(&w, "spread_cos_score", q->spread_cos, r->n_units);
     }
     jw_obj_end(&w);
-    jw_key(&w, "kl_baseline");
-    jw_null(&w);
     if (r->prune_k > 0) {
         jw_key(&w, "pruning");
         jw_arr_begin(&w);
@@ -769,13 +790,15 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
     }
     fprintf(f, "\n## The paper's analyses\n\n");
     analyses(r, f, true);
-    fprintf(f, "\nContinuous companion per unit (pooled; not the paper's metric): drop of the "
-               "gold choice's normalized log-likelihood margin, with its bootstrap 95%% CI.\n\n"
-               "| unit | margin drop |\n|---|---|\n");
+    fprintf(f, "\nPer unit, pooled, with bootstrap 95%% CIs; neither is the paper's metric: "
+               "the drop of the gold choice's normalized log-likelihood margin (continuous "
+               "companion) and KL(intact || removed) in nats (output-side baseline).\n\n"
+               "| unit | margin drop | KL |\n|---|---|---|\n");
     for (int u = 0; u < r->n_units; u++) {
-        char lab[32], v[64];
+        char lab[32], v[64], kv[64];
         fmt_ci(v, sizeof v, P->margin_drop[u], P->margin_lo[u], P->margin_hi[u], 0, r->n_boot, 4);
-        fprintf(f, "| %s | %s |\n", report_unit_label(r, u, lab, sizeof lab), v);
+        fmt_ci(kv, sizeof kv, P->kl[u], P->kl_lo[u], P->kl_hi[u], 0, r->n_boot, 4);
+        fprintf(f, "| %s | %s | %s |\n", report_unit_label(r, u, lab, sizeof lab), v, kv);
     }
     if (r->prune_k > 0) {
         fprintf(f, "\n## One-shot pruning\n\nThe k blocks ranked lowest removed together "

@@ -78,6 +78,10 @@ const char *study_definitions(void)
            "margin companion          NOT the paper's metric: per item the gold choice's log-\n"
            "                          likelihood / length minus the best other choice's; per unit\n"
            "                          the mean drop of that margin when removed, with its CI.\n"
+           "KL baseline               NOT the paper's metric: KL(p_intact || p_removed) of the\n"
+           "                          next-token distributions over the full vocabulary at every\n"
+           "                          scored row, mean over those rows, in nats; correlated with\n"
+           "                          the drop (CPU runs; measured in the same passes).\n"
            "near chance               intact accuracy - chance < 2 standard errors: that task's\n"
            "                          drops and relevances are noise.\n";
 }
@@ -286,6 +290,12 @@ typedef struct {
     size_t cap_tok, cap_seq;   /* elements of row_cos, last_row */
     char *payload;
     size_t payload_cap;
+    /* KL baseline (CPU): the intact pass's distributions of this batch's scored rows, kept
+     * only while the batch's removals run */
+    bool kl_on;
+    float *kl_p;            /* (n_score, V) */
+    double *kl_h, *kl_row;  /* (n_score) sum p log p; one pass's KL per row */
+    size_t cap_klp, cap_klh, cap_klr;
     /* estimate mode: the one timed work unit */
     double probe_s, probe_flops;
     long long probe_tok;
@@ -311,6 +321,17 @@ static abl_status grow(study_ctx *c, const fwd_batch *fb, abl_err *err)
         return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the saved residuals of a "
                         "batch of %d tokens (%zu MB; hint: smaller batches)", fb->n_tok,
                         need * 4 >> 20);
+    if (c->kl_on) {
+        size_t ns = (size_t)(fb->n_score > 0 ? fb->n_score : 1);
+        size_t V = (size_t)model_config(c->m)->vocab;
+        c->kl_p = study_reserve(c->kl_p, &c->cap_klp, ns * V, sizeof(float));
+        c->kl_h = study_reserve(c->kl_h, &c->cap_klh, ns, sizeof(double));
+        c->kl_row = study_reserve(c->kl_row, &c->cap_klr, ns, sizeof(double));
+        if (!c->kl_p || !c->kl_h || !c->kl_row)
+            return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the intact "
+                            "distributions of %d scored rows (%zu MB; hint: smaller batches)",
+                            fb->n_score, ns * V * 4 >> 20);
+    }
     return ABL_OK;
 }
 
@@ -342,7 +363,7 @@ static void pput(pbuf *b, const char *fmt, double v, int i)
 /* Encode / decode one unit's results: for every variant and choice of the batch ll and top-1
  * count, then for every item and block the cosine sum and the angular distance. */
 static char *encode(study_ctx *c, const ev_batch *eb, ev_results *R, const double *cs,
-                    const double *ang)
+                    const double *ang, const double *kl, int n_items)
 {
     pbuf b = {c->payload, 0, c->payload_cap, 0};
     for (int v = 0; v <= c->n_units; v++)
@@ -357,6 +378,9 @@ static char *encode(study_ctx *c, const ev_batch *eb, ev_results *R, const doubl
             pput(&b, "%a", cs[at], 0);
             pput(&b, "%a", ang[at], 0);
         }
+    for (int k = 0; k < eb->n_items; k++) /* KL sums of every unit (nan when not measured) */
+        for (int u = 0; u < c->n_units; u++)
+            pput(&b, "%a", kl ? kl[(size_t)u * n_items + eb->items[k]] : NAN, 0);
     c->payload = b.p;
     c->payload_cap = b.cap;
     if (b.bad || !b.p)
@@ -369,7 +393,7 @@ static char *encode(study_ctx *c, const ev_batch *eb, ev_results *R, const doubl
 }
 
 static int decode(study_ctx *c, const char *p, const ev_batch *eb, ev_results *R, double *cs,
-                  double *ang)
+                  double *ang, double *kl, int n_items)
 {
     char *e;
     for (int v = 0; v <= c->n_units; v++)
@@ -398,6 +422,15 @@ static int decode(study_ctx *c, const char *p, const ev_batch *eb, ev_results *R
                 return -1;
             p = e;
         }
+    for (int k = 0; k < eb->n_items; k++)
+        for (int u = 0; u < c->n_units; u++) {
+            double v = strtod(p, &e);
+            if (e == p)
+                return -1;
+            p = e;
+            if (kl)
+                kl[(size_t)u * n_items + eb->items[k]] = v;
+        }
     while (*p == ' ')
         p++;
     return *p ? -1 : 0;
@@ -406,7 +439,7 @@ static int decode(study_ctx *c, const char *p, const ev_batch *eb, ev_results *R
 /* The intact pass with hooks, then one resumed pass per unit. Returns INTERRUPTED when the stop
  * flag rises between passes (the unit is then not recorded). */
 static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_results *R,
-                           double *cs, double *ang, abl_err *err)
+                           double *cs, double *ang, double *kl, abl_err *err)
 {
     fwd_batch *fb = &eb->fb;
     abl_status s = grow(c, fb, err);
@@ -428,6 +461,10 @@ static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_resu
     plan.hook = study_cos_hook;
     plan.hook_user = &h;
     plan.hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_MID) | (1u << HOOK_RESID_POST);
+    if (kl) {
+        plan.probs_out = c->kl_p;
+        plan.negent_out = c->kl_h;
+    }
     if ((s = model_forward(c->m, fb, &plan, err)))
         return s;
     ev_accumulate(t, eb, &R[0]);
@@ -450,8 +487,17 @@ static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_resu
             plan.start_layer = l + 1;
             plan.resume = c->save + (size_t)l * h.stride;
         }
+        if (kl) { /* KL(intact || removed) at every scored row, summed per item */
+            plan.kl_probs = c->kl_p;
+            plan.kl_negent = c->kl_h;
+            plan.kl_out = c->kl_row;
+            for (int k = 0; k < eb->n_items; k++)
+                kl[(size_t)u * t->n_items + eb->items[k]] = 0;
+        }
         if ((s = model_forward(c->m, fb, &plan, err)))
             return s;
+        for (int i = 0; kl && i < fb->n_score; i++)
+            kl[(size_t)u * t->n_items + fb->seq_tag[fb->seq[fb->score_row[i]]]] += c->kl_row[i];
         ev_accumulate(t, eb, &R[1 + u]);
     }
     return ABL_OK;
@@ -526,9 +572,11 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
     raw->cos_sum = calloc((size_t)n * L, sizeof(double));
     raw->ang = calloc((size_t)n * L, sizeof(double));
     raw->n_tok = calloc((size_t)n, sizeof(double));
+    raw->n_score = calloc((size_t)n, sizeof(double));
+    raw->kl = c->kl_on ? calloc((size_t)c->n_units * n + 1, sizeof(double)) : NULL;
     abl_status s = ABL_OK;
     if (!R || !sc || !raw->hits || !raw->weight || !raw->chance || !raw->cos_sum || !raw->ang ||
-        !raw->n_tok) {
+        !raw->n_tok || !raw->n_score || (c->kl_on && !raw->kl)) {
         s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for results", t->name);
         goto done;
     }
@@ -552,7 +600,7 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
         }
         if (c->probe_s <= 0 && plan.n_batches > 0) {
             double t0 = ev_now();
-            if ((s = run_unit(c, t, &plan.batches[0], R, raw->cos_sum, raw->ang, err)))
+            if ((s = run_unit(c, t, &plan.batches[0], R, raw->cos_sum, raw->ang, raw->kl, err)))
                 goto done;
             c->probe_s = ev_now() - t0;
             c->probe_flops = unit_flops(c, &plan.batches[0].fb);
@@ -570,12 +618,14 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
         ev_batch *eb = &plan.batches[bi];
         for (int q = 0; q < eb->fb.n_tok; q++)
             raw->n_tok[eb->fb.seq_tag[eb->fb.seq[q]]] += 1;
+        for (int q = 0; q < eb->fb.n_score; q++)
+            raw->n_score[eb->fb.seq_tag[eb->fb.seq[eb->fb.score_row[q]]]] += 1;
         char key[160];
         snprintf(key, sizeof key, "%s/%d", t->name, bi);
         c->units_total++;
         const char *rec = c->j ? journal_find(c->j, key) : NULL;
         if (rec) {
-            if (decode(c, rec, eb, R, raw->cos_sum, raw->ang) != 0) {
+            if (decode(c, rec, eb, R, raw->cos_sum, raw->ang, raw->kl, n) != 0) {
                 s = abl_fail(err, ABL_E_FORMAT, "%s/journal.tsv: record '%s' does not match "
                              "this run's batches (hint: delete the run directory)",
                              journal_dir(c->j), key);
@@ -587,10 +637,10 @@ static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, 
                 s = abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
                 break;
             }
-            if ((s = run_unit(c, t, eb, R, raw->cos_sum, raw->ang, err)))
+            if ((s = run_unit(c, t, eb, R, raw->cos_sum, raw->ang, raw->kl, err)))
                 break;
             if (c->j) {
-                const char *p = encode(c, eb, R, raw->cos_sum, raw->ang);
+                const char *p = encode(c, eb, R, raw->cos_sum, raw->ang, raw->kl, n);
                 if (!p) {
                     s = abl_fail(err, ABL_E_NOMEM, "study: out of memory encoding a unit");
                     break;
@@ -808,6 +858,8 @@ static void raw_free(study_raw *r)
     free(r->ang);
     free(r->n_tok);
     free(r->margin);
+    free(r->kl);
+    free(r->n_score);
 }
 
 void study_result_free(study_result *r)
@@ -931,7 +983,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     lo.seed = o->seed;
     const char *ddir = o->data_dir ? o->data_dir : "data/tasks";
     char config[8192];
-    int cl = snprintf(config, sizeof config, "ablate-study-v1 model_sha256=%s kernels=%s "
+    int cl = snprintf(config, sizeof config, "ablate-study-v2 model_sha256=%s kernels=%s "
                       "device=%d unit=%s metric=%d limit=%d seed=%llu batch_tokens=%d boot=%d "
                       "resume=%d layers=", r->model_sha256, r->kernels, o->device, r->unit_name,
                       (int)o->metric, o->limit, (unsigned long long)o->seed, o->batch_tokens,
@@ -972,6 +1024,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     c.D = cfg->d_model;
     c.n_units = n_units;
     c.unit_layer = r->unit_layer;
+    c.kl_on = o->device == 0; /* the KL baseline needs the CPU scorer's distributions */
     for (int t = 0; t < n_tasks; t++)
         if ((s = run_task(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
             goto fail;
@@ -1024,6 +1077,9 @@ cleanup:
     free(c.row_cos);
     free(c.last_row);
     free(c.payload);
+    free(c.kl_p);
+    free(c.kl_h);
+    free(c.kl_row);
     *out = r;
     return s;
 }

@@ -101,6 +101,10 @@ typedef struct {
      * margin over the best other choice (intact minus removed), with its bootstrap CI */
     double *margin_drop, *margin_lo, *margin_hi;   /* (n_units) */
     study_corr c_margin;        /* cosine score vs margin drop */
+    /* output-side baseline (not the paper's metric; CPU runs, else NaN): per unit the mean over
+     * scored rows of KL(intact || unit removed) next-token distributions, full vocabulary */
+    double *kl, *kl_lo, *kl_hi; /* (n_units) nats */
+    study_corr c_kl;            /* KL vs drop */
 } study_task_res;
 
 /* Ranking confusion of the pooled cosine score against the pooled accuracy drop. */

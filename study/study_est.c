@@ -10,7 +10,7 @@ abl_status study_task_alloc(study_task_res *T, int n_units)
 {
     double **f[] = {&T->cos_score, &T->cos_raw, &T->ang, &T->acc_abl, &T->drop,
                     &T->drop_lo, &T->drop_hi, &T->rel, &T->margin_drop, &T->margin_lo,
-                    &T->margin_hi};
+                    &T->margin_hi, &T->kl, &T->kl_lo, &T->kl_hi};
     for (size_t i = 0; i < ABL_ARRAY_LEN(f); i++) {
         *f[i] = calloc((size_t)(n_units > 0 ? n_units : 1), sizeof(double));
         if (!*f[i])
@@ -22,7 +22,8 @@ abl_status study_task_alloc(study_task_res *T, int n_units)
 void study_task_free(study_task_res *T)
 {
     double *f[] = {T->cos_score, T->cos_raw, T->ang, T->acc_abl, T->drop,
-                   T->drop_lo, T->drop_hi, T->rel, T->margin_drop, T->margin_lo, T->margin_hi};
+                   T->drop_lo, T->drop_hi, T->rel, T->margin_drop, T->margin_lo, T->margin_hi,
+                   T->kl, T->kl_lo, T->kl_hi};
     for (size_t i = 0; i < ABL_ARRAY_LEN(f); i++)
         free(f[i]);
 }
@@ -55,6 +56,7 @@ static void correlate_all(study_task_res *T, int n_units)
     corr(T->cos_raw, T->drop, n_units, s, &T->c_raw);
     corr(T->ang, T->drop, n_units, s, &T->c_ang);
     corr(T->cos_score, T->margin_drop, n_units, s, &T->c_margin);
+    corr(T->kl, T->drop, n_units, s, &T->c_kl);
 }
 
 void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer, int n_units,
@@ -101,6 +103,13 @@ void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer,
             md += raw->margin[i] - raw->margin[(size_t)(1 + u) * n + i];
         }
         T->margin_drop[u] = raw->margin ? md / n : NAN;
+        double kl = 0, rows = 0;
+        for (int k = 0; raw->kl && k < n; k++) {
+            int i = idx ? idx[k] : k;
+            kl += raw->kl[(size_t)u * n + i];
+            rows += raw->n_score[i];
+        }
+        T->kl[u] = raw->kl && rows > 0 ? kl / rows : NAN;
     }
     correlate_all(T, n_units);
 }
@@ -122,8 +131,8 @@ void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_ta
     P->chance = np ? ch / np : NAN;
     P->n_items = items;
     for (int u = 0; u < n_units; u++) {
-        double c = 0, a = 0, ab = 0, d = 0, rl = 0, mg = 0;
-        int nr = 0, nm = 0;
+        double c = 0, a = 0, ab = 0, d = 0, rl = 0, mg = 0, kl = 0;
+        int nr = 0, nm = 0, nk = 0;
         for (int t = 0; t < n_tasks; t++) {
             if (!ref[t].pooled_in)
                 continue;
@@ -142,8 +151,13 @@ void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_ta
                 mg += tasks[t].margin_drop[u];
                 nm++;
             }
+            if (!isnan(ref[t].kl[u])) {
+                kl += tasks[t].kl[u];
+                nk++;
+            }
         }
         P->margin_drop[u] = nm ? mg / nm : NAN;
+        P->kl[u] = nk ? kl / nk : NAN;
         P->cos_score[u] = np ? c / np : NAN;
         P->cos_raw[u] = 1 - P->cos_score[u];
         P->ang[u] = np ? a / np : NAN;
@@ -235,17 +249,19 @@ void study_robustness(study_result *r)
         robust_one(T->cos_raw, T->drop, r->n_units, u0, &T->c_raw);
         robust_one(T->ang, T->drop, r->n_units, u0, &T->c_ang);
         robust_one(T->cos_score, T->margin_drop, r->n_units, u0, &T->c_margin);
+        robust_one(T->kl, T->drop, r->n_units, u0, &T->c_kl);
     }
 }
 
 /* ---- bootstrap ------------------------------------------------------------------------------ */
 
-enum { N_CORR = 5, CORR_STATS = 4 * N_CORR }; /* pearson, spearman, kendall, discordant for
-                                                 drop, rel, raw, ang, margin */
+enum { N_CORR = 6, CORR_STATS = 4 * N_CORR }; /* pearson, spearman, kendall, discordant for
+                                                 drop, rel, raw, ang, margin, kl */
 
 static void corr_put(const study_task_res *T, double *o)
 {
-    const study_corr *c[N_CORR] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang, &T->c_margin};
+    const study_corr *c[N_CORR] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang, &T->c_margin,
+                                   &T->c_kl};
     for (int i = 0; i < N_CORR; i++) {
         o[4 * i] = c[i]->pearson;
         o[4 * i + 1] = c[i]->spearman;
@@ -263,7 +279,8 @@ static void ci_set(double point, double l, double h, double *lo, double *hi)
 
 static void corr_get(study_task_res *T, const double *lo, const double *hi, const int *undef)
 {
-    study_corr *c[N_CORR] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang, &T->c_margin};
+    study_corr *c[N_CORR] = {&T->c_drop, &T->c_rel, &T->c_raw, &T->c_ang, &T->c_margin,
+                             &T->c_kl};
     for (int i = 0; i < N_CORR; i++) {
         ci_set(c[i]->pearson, lo[4 * i], hi[4 * i], &c[i]->pearson_lo, &c[i]->pearson_hi);
         ci_set(c[i]->spearman, lo[4 * i + 1], hi[4 * i + 1], &c[i]->spearman_lo,
@@ -298,7 +315,7 @@ static void newcombe_drops(const study_raw *raw, int n_units, study_task_res *T)
 abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err)
 {
     int nt = r->n_tasks, nu = r->n_units, B = r->n_boot;
-    int per = 1 + 2 * nu + CORR_STATS;      /* acc, drops, margin drops, correlations */
+    int per = 1 + 3 * nu + CORR_STATS;      /* acc, drops, margin drops, KLs, correlations */
     int ns = per * (nt + 1);
     int max_items = 1;
     for (int t = 0; t < nt; t++)
@@ -330,7 +347,8 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
             p[0] = tmp[t].acc;
             memcpy(p + 1, tmp[t].drop, sizeof(double) * (size_t)nu);
             memcpy(p + 1 + nu, tmp[t].margin_drop, sizeof(double) * (size_t)nu);
-            corr_put(&tmp[t], p + 1 + 2 * nu);
+            memcpy(p + 1 + 2 * nu, tmp[t].kl, sizeof(double) * (size_t)nu);
+            corr_put(&tmp[t], p + 1 + 3 * nu);
         }
     }
     for (int t = 0; t <= nt; t++) {
@@ -350,10 +368,13 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
             } else if (j <= 2 * nu) {
                 int u = j - 1 - nu;
                 ci_set(T->margin_drop[u], l, h, &T->margin_lo[u], &T->margin_hi[u]);
+            } else if (j <= 3 * nu) {
+                int u = j - 1 - 2 * nu;
+                ci_set(T->kl[u], l, h, &T->kl_lo[u], &T->kl_hi[u]);
             } else {
-                lo[j - 1 - 2 * nu] = l;
-                hi[j - 1 - 2 * nu] = h;
-                undef[j - 1 - 2 * nu] = nu_undef;
+                lo[j - 1 - 3 * nu] = l;
+                hi[j - 1 - 3 * nu] = h;
+                undef[j - 1 - 3 * nu] = nu_undef;
             }
         }
         corr_get(T, lo, hi, undef);

@@ -22,6 +22,9 @@ typedef struct {
     double *cos_sum;    /* (n_items, L) sum over the item's tokens of 1 - cos(in, out) */
     double *n_tok;      /* (n_items) tokens the cosine sums run over */
     double *ang;        /* (n_items, L) arccos(cos) / pi at the item's last context token */
+    double *kl;         /* (n_var - 1, n_items) sum over the item's scored rows of KL(intact ||
+                           unit removed), full vocabulary; NULL when not measured (CUDA) */
+    double *n_score;    /* (n_items) scored rows of the item; NULL = the KL is not measured */
     double *margin;     /* (n_var, n_items) gold choice's length-normalized log-likelihood minus
                            the best other choice's (multiple choice); NULL otherwise */
 } study_raw;

@@ -17,7 +17,7 @@ enum { NI = 40, NU = 4, NL = 4 };
 /* A synthetic task: n items, chance ch, intact hit i when i % 10 < acc10, unit u removed hits
  * i when (i + 3 u) % 10 < acc10 - u (u = 0 leaves every item as it was). */
 typedef struct {
-    double hits[(1 + NU) * NI], margin[(1 + NU) * NI], w[NI], ch[NI], cs[NI * NL], nt[NI], ang[NI * NL];
+    double hits[(1 + NU) * NI], margin[(1 + NU) * NI], kl[NU * NI], nsc[NI], w[NI], ch[NI], cs[NI * NL], nt[NI], ang[NI * NL];
     study_raw raw;
 } toy;
 
@@ -37,7 +37,13 @@ static void toy_make(toy *y, int n, double chance, int acc10)
     }
     for (int k = 0; k < (1 + NU) * n; k++) /* a margin that follows the hits */
         y->margin[k] = y->hits[k] - 0.5 + 0.01 * (k % n);
-    study_raw r = {n, 1 + NU, NL, y->hits, y->w, y->ch, y->cs, y->nt, y->ang, y->margin};
+    for (int i = 0; i < n; i++) { /* KL sums over 3 scored rows, growing with the unit */
+        y->nsc[i] = 3;
+        for (int u = 0; u < NU; u++)
+            y->kl[u * n + i] = 3 * (0.01 * u + 0.001 * (i % 4));
+    }
+    study_raw r = {n, 1 + NU, NL, y->hits, y->w, y->ch, y->cs, y->nt, y->ang, y->kl, y->nsc,
+                   y->margin};
     y->raw = r;
 }
 
@@ -386,5 +392,16 @@ void test_study_margin_companion(tctx *t)
     T_CHECK(t, r->tasks[0].margin_drop[0] == 0);
     T_CHECK(t, !isnan(r->tasks[0].c_margin.spearman));
     T_CHECK(t, r->pooled.margin_drop[2] == r->tasks[0].margin_drop[2]);
+    /* the KL baseline: mean over scored rows (sum of KL sums / sum of rows) */
+    for (int u = 0; u < NU; u++) {
+        double k = 0, rows = 0;
+        for (int i = 0; i < NI; i++) {
+            k += a.kl[u * NI + i];
+            rows += a.nsc[i];
+        }
+        T_CHECK(t, fabs(r->tasks[0].kl[u] - k / rows) < 1e-12);
+        T_CHECK(t, r->tasks[0].kl_lo[u] <= r->tasks[0].kl[u] && r->tasks[0].kl[u] <= r->tasks[0].kl_hi[u]);
+    }
+    T_CHECK(t, !isnan(r->tasks[0].c_kl.spearman) && r->pooled.kl[3] == r->tasks[0].kl[3]);
     toy_free(r);
 }
