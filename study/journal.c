@@ -13,7 +13,6 @@
 
 #include "../base/file.h"
 #include "../base/sha256.h"
-#include "report.h"
 
 #define JOURNAL_MAGIC "ablate-journal-v1"
 
@@ -157,7 +156,7 @@ abl_status journal_open(journal **out, const char *dir, const char *config, abl_
     }
     memcpy(j->dir, dir, dl + 1);
     snprintf(j->path, dl + 16, "%s/journal.tsv", dir);
-    abl_status s = report_mkdirs(dir, err);
+    abl_status s = abl_mkdirs(dir, err);
     if (s) {
         journal_close(j);
         return s;

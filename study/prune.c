@@ -180,19 +180,20 @@ static abl_status mean_acc(pside *sides, int n, bool cand, int b, study_metric m
     return ABL_OK;
 }
 
-static int split(const char *s, char names[][96], int cap)
+/* A --calib / --eval list into names (at most PRUNE_MAX_TASKS of < 96 bytes). */
+static abl_status split(const char *s, const char *what, char names[][96], int *n, abl_err *err)
 {
-    int n = 0;
-    while (s && *s) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == 0 || len >= 96 || n == cap)
-            return -1;
-        memcpy(names[n], s, len);
-        names[n++][len] = 0;
-        s += len + (e != NULL);
-    }
-    return n;
+    abl_list l;
+    abl_status st = ev_tasks_parse(s, what, &l, err);
+    *n = l.n;
+    for (int i = 0; i < l.n && !st; i++)
+        if (i >= PRUNE_MAX_TASKS || strlen(l.v[i]) >= 96)
+            st = abl_fail(err, ABL_E_ARG, "%s: at most %d tasks of at most 95 bytes each", what,
+                          PRUNE_MAX_TASKS);
+        else
+            snprintf(names[i], 96, "%s", l.v[i]);
+    abl_list_free(&l);
+    return st;
 }
 
 static abl_status one_metric(pctx *c, prune_metric pm, pside *cal, int nc, pside *ev, int ne,
@@ -267,11 +268,9 @@ abl_status prune_run(const prune_opts *o, report_curve *curves, int *n_curves, a
 {
     *n_curves = 0;
     char cn[PRUNE_MAX_TASKS][96], en[PRUNE_MAX_TASKS][96];
-    int nc = split(o->calib, cn, PRUNE_MAX_TASKS), ne = split(o->eval, en, PRUNE_MAX_TASKS);
-    if (nc <= 0 || ne <= 0)
-        return abl_fail(err, ABL_E_ARG, "--calib/--eval: expected comma lists of task names");
-    abl_status s0 = ev_tasks_check(o->calib, err);
-    if (s0 || (s0 = ev_tasks_check(o->eval, err)))
+    int nc = 0, ne = 0;
+    abl_status s0 = split(o->calib, "--calib", cn, &nc, err);
+    if (s0 || (s0 = split(o->eval, "--eval", en, &ne, err)))
         return s0;
     model_opts mo = model_opts_default();
     mo.threads = o->threads;

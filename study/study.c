@@ -103,48 +103,16 @@ study_opts study_opts_default(void)
 /* "0-9,20" -> sorted unique blocks in [0, L). NULL or "all" = every block. */
 static abl_status parse_layers(const char *s, int L, int *out, int *n, abl_err *err)
 {
-    uint8_t on[STUDY_MAX_UNITS] = {0};
+    uint8_t on[STUDY_MAX_UNITS];
     if (L > STUDY_MAX_UNITS)
         return abl_fail(err, ABL_E_UNSUPPORTED, "model: %d blocks, at most %d supported", L,
                         STUDY_MAX_UNITS);
-    if (!s || !strcmp(s, "all")) {
-        for (int l = 0; l < L; l++)
-            on[l] = 1;
-    } else {
-        const char *p = s;
-        while (*p) {
-            char *e;
-            long a = strtol(p, &e, 10), b = a;
-            if (e == p)
-                goto bad;
-            p = e;
-            if (*p == '-') {
-                b = strtol(p + 1, &e, 10);
-                if (e == p + 1)
-                    goto bad;
-                p = e;
-            }
-            if (a < 0 || b >= L || a > b)
-                return abl_fail(err, ABL_E_ARG, "--layers '%s': expected blocks in [0, %d] with "
-                                "a <= b in a-b, found %ld-%ld", s, L - 1, a, b);
-            for (long l = a; l <= b; l++)
-                on[l] = 1;
-            if (*p == ',')
-                p++;
-            else if (*p)
-                goto bad;
-        }
-    }
+    abl_status st = abl_list_blocks(s, "--layers", L, on, err);
     *n = 0;
-    for (int l = 0; l < L; l++)
+    for (int l = 0; l < L && !st; l++)
         if (on[l])
             out[(*n)++] = l;
-    if (*n == 0)
-        goto bad;
-    return ABL_OK;
-bad:
-    return abl_fail(err, ABL_E_ARG, "--layers '%s': expected a list like 0-9,20 of block "
-                    "indices", s);
+    return st;
 }
 
 /* ---- hashes ------------------------------------------------------------------------------ */
@@ -878,35 +846,6 @@ void study_result_free(study_result *r)
     free(r);
 }
 
-/* Split "a,b,c" (or "all") into names; returns the count or -1 on a bad list. */
-static int split_tasks(const char *s, char names[][96], int cap)
-{
-    if (!strcmp(s, "all")) {
-        int n = 0;
-        for (const char *const *p = ev_task_names(); *p && n < cap; p++)
-            snprintf(names[n++], 96, "%s", *p);
-        return n;
-    }
-    int n = 0;
-    const char *p = s;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 0 || len >= 96 || n == cap)
-            return -1;
-        memcpy(names[n], p, len);
-        names[n][len] = 0;
-        for (int k = 0; k < n; k++)
-            if (!strcmp(names[k], names[n]))
-                return -1;
-        n++;
-        p += len + (e != NULL);
-        if (e && !*p)
-            return -1;
-    }
-    return n;
-}
-
 static const char *unit_name(study_unit u)
 {
     return u == STUDY_UNIT_ATTN ? "attn" : u == STUDY_UNIT_MLP ? "mlp" : "block";
@@ -917,12 +856,19 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     *out = NULL;
     double t_start = ev_now();
     enum { MAX_TASKS = 32 };
+    abl_list tl;
+    abl_status s0 = ev_tasks_parse(o->tasks, "--tasks", &tl, err); /* before loading anything */
+    if (s0)
+        return s0;
+    int n_tasks = tl.n;
     char names[MAX_TASKS][96];
-    int n_tasks = split_tasks(o->tasks ? o->tasks : "", names, MAX_TASKS);
-    if (n_tasks <= 0)
-        return abl_fail(err, ABL_E_ARG, "--tasks '%s': expected a comma list of task names "
-                        "(see `ablate eval --help`) or 'all'", o->tasks ? o->tasks : "");
-    abl_status s0 = ev_tasks_check(o->tasks, err); /* every name, before loading anything */
+    for (int t = 0; t < n_tasks && !s0; t++)
+        if (strlen(tl.v[t]) >= sizeof names[t] || t >= MAX_TASKS)
+            s0 = abl_fail(err, ABL_E_ARG, "--tasks: at most %d tasks of at most %zu bytes each",
+                          MAX_TASKS, sizeof names[t] - 1);
+        else
+            snprintf(names[t], sizeof names[t], "%s", tl.v[t]);
+    abl_list_free(&tl);
     if (s0)
         return s0;
     if (o->n_boot < 1)
