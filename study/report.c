@@ -130,7 +130,7 @@ static const char *task_header(const char *name, char *buf, size_t cap)
  * (md: markdown bullets). */
 static void analyses(const study_result *r, FILE *f, bool md)
 {
-    const char *b = md ? "- " : "  ";
+    const char *b = md ? "- " : "  ", *cont = md ? "  " : "    "; /* line, continuation */
     const study_confusion_res *c = &r->conf;
     fprintf(f, "%sranking confusion (pooled, confusion.svg): ", b);
     if (c->n_pairs > 0)
@@ -140,9 +140,9 @@ static void analyses(const study_result *r, FILE *f, bool md)
                 c->n_significant);
     else
         fprintf(f, "n/a (no pair ordered by both)\n");
-    fprintf(f, "%s  misjudged = the cosine score orders the pair one way, the drop the other (ties "
+    fprintf(f, "%smisjudged = the cosine score orders the pair one way, the drop the other (ties "
                "excluded); major = misjudged and the two drops differ significantly (95%% "
-               "percentile CI of the paired-bootstrap difference excludes 0)\n", b);
+               "percentile CI of the paired-bootstrap difference excludes 0)\n", cont);
     const study_taskdep_res *q = &r->taskdep;
     fprintf(f, "%stask dependence: ", b);
     if (q->n_tasks >= 2 && !isnan(q->p))
@@ -153,9 +153,9 @@ static void analyses(const study_result *r, FILE *f, bool md)
     else
         fprintf(f, "n/a (%d task%s clearly above chance with varying scores; needs 2)\n",
                 q->n_tasks, q->n_tasks == 1 ? "" : "s");
-    fprintf(f, "%s  per block: z-score relevance and cosine score across blocks within each "
+    fprintf(f, "%sper block: z-score relevance and cosine score across blocks within each "
                "task, spread = sample sd across tasks; the test compares the two spreads "
-               "(two-sided; exact p for small n, normal with tie correction otherwise)\n", b);
+               "(two-sided; exact p for small n, normal with tie correction otherwise)\n", cont);
     const study_corr *m = &r->pooled.c_margin;
     char sp[64], kd[64];
     fmt_ci(sp, sizeof sp, m->spearman, m->spearman_lo, m->spearman_hi, m->undef[1], r->n_boot, 2);

@@ -312,8 +312,8 @@ abl_status report_confusion_svg(const study_result *r, const char *dir, abl_err 
     int n = c->n > 0 ? c->n : 1;
     double cell = n > 40 ? 8 : 480.0 / n, x0 = 90, y0 = 60, side = cell * n;
     int W = (int)(x0 + side + 40), H = (int)(y0 + side + 70);
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "confusion.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "confusion.svg", err);
     if (s)
         return s;
     FILE *f = rf.f;
