@@ -100,6 +100,15 @@ void stats_rank(const double *x, int n, double *rank, int *work)
     }
 }
 
+double stats_spearman_buf(const double *x, const double *y, int n, double *ranks, int *work)
+{
+    if (n < 2)
+        return NAN;
+    stats_rank(x, n, ranks, work);
+    stats_rank(y, n, ranks + n, work);
+    return stats_pearson(ranks, ranks + n, n);
+}
+
 double stats_spearman(const double *x, const double *y, int n)
 {
     if (n < 2)

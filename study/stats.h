@@ -29,6 +29,8 @@ void stats_rank(const double *x, int n, double *rank, int *work);
 /* Spearman rho = Pearson of the average ranks. Allocates its scratch; NaN on allocation
  * failure and when undefined (n < 2, a constant side). */
 double stats_spearman(const double *x, const double *y, int n);
+/* The same without allocating: ranks (2n doubles) and work (2n ints) are the caller's. */
+double stats_spearman_buf(const double *x, const double *y, int n, double *ranks, int *work);
 
 /* Kendall tau-b: (C - D) / sqrt((n0 - n1)(n0 - n2)) with n0 = n(n-1)/2 pairs, n1 / n2 pairs tied
  * in x / y. O(n^2), meant for tens of blocks. NaN when a side is constant or n < 2. */
@@ -116,7 +118,7 @@ void stats_newcombe_paired_ci(int a, int b, int c, int d, double level, double *
  * n <= 13 the exact sign-flip distribution of the tied ranks; else the normal approximation
  * with the tie correction, no continuity correction (scipy.stats.wilcoxon's defaults).
  * *method (may be NULL) gets "exact", "exact-permutation" or "normal". Returns 0, -1 when no
- * difference is non-zero (then stat = p = NaN) or on allocation failure. */
+ * difference is non-zero (then stat = p = NaN), -2 on allocation failure. */
 int stats_wilcoxon(const double *d, int n, double *stat, double *p, const char **method);
 
 #endif

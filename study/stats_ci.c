@@ -134,7 +134,7 @@ int stats_wilcoxon(const double *d, int n, double *stat, double *p, const char *
         free(ad);
         free(w);
         free(pos);
-        return -1;
+        return -2;
     }
     double *rk = ad + n;
     int m = 0;
@@ -170,8 +170,10 @@ int stats_wilcoxon(const double *d, int n, double *stat, double *p, const char *
         /* exact: number of subsets of ranks 1..m with each sum (counts exact in double) */
         int tot = m * (m + 1) / 2;
         double *cnt = calloc((size_t)tot + 1, sizeof(double));
-        if (!cnt)
+        if (!cnt) {
+            rc = -2;
             goto done;
+        }
         cnt[0] = 1;
         for (int r = 1; r <= m; r++)
             for (int s = tot; s >= r; s--)

@@ -32,10 +32,11 @@ void study_task_free(study_task_res *T)
 static void corr(const double *x, const double *y, int n, double *scratch, study_corr *c)
 {
     double *a = scratch, *b = scratch + n;
-    int m = stats_finite_pairs(x, y, n, a, b);
+    int m = stats_finite_pairs(x, y, n, a, b), w[2 * STUDY_MAX_UNITS];
+    double rk[2 * STUDY_MAX_UNITS];
     c->n = m;
     c->pearson = stats_pearson(a, b, m);
-    c->spearman = stats_spearman(a, b, m);
+    c->spearman = stats_spearman_buf(a, b, m, rk, w);
     c->kendall = stats_kendall_b(a, b, m);
     c->discordant = stats_discordant_share(a, b, m, &c->n_pairs);
 }
@@ -198,9 +199,10 @@ void study_choose_pool(study_result *r, bool all)
 static void coefs(const double *x, const double *y, int n, double *scratch, double o[3])
 {
     double *a = scratch, *b = scratch + n;
-    int m = stats_finite_pairs(x, y, n, a, b);
+    int m = stats_finite_pairs(x, y, n, a, b), w[2 * STUDY_MAX_UNITS];
+    double rk[2 * STUDY_MAX_UNITS];
     o[0] = stats_pearson(a, b, m);
-    o[1] = stats_spearman(a, b, m);
+    o[1] = stats_spearman_buf(a, b, m, rk, w);
     o[2] = stats_kendall_b(a, b, m);
 }
 
@@ -384,7 +386,7 @@ abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed,
     for (int b = 0; b < B; b++) /* the pooled drops' replicates, for the confusion matrix */
         memmove(rep + (size_t)b * nu, rep + (size_t)b * ns + (size_t)nt * per + 1,
                sizeof(double) * (size_t)nu);
-    study_confusion(r, rep, B);
+    s = study_confusion(r, rep, B, err);
 done:
     if (tmp)
         for (int t = 0; t <= nt; t++)

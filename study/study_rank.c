@@ -23,7 +23,7 @@ static void ordinal_ranks(const double *key, int n, int *rank)
     }
 }
 
-void study_confusion(study_result *r, const double *drop_rep, int B)
+abl_status study_confusion(study_result *r, const double *drop_rep, int B, abl_err *err)
 {
     study_confusion_res *c = &r->conf;
     int n = r->n_units;
@@ -36,7 +36,7 @@ void study_confusion(study_result *r, const double *drop_rep, int B)
     double *d = malloc(sizeof(double) * (size_t)(B > 0 ? B : 1));
     if (!c->rank_cos || !c->rank_drop || !d) {
         free(d);
-        return; /* n stays 0: reported as not computed */
+        return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the ranking confusion");
     }
     ordinal_ranks(P->cos_score, n, c->rank_cos);
     ordinal_ranks(P->drop, n, c->rank_drop);
@@ -57,6 +57,7 @@ void study_confusion(study_result *r, const double *drop_rep, int B)
         }
     c->n = n;
     free(d);
+    return ABL_OK;
 }
 
 /* Sample sd of the n values v (NaN when n < 2). */
@@ -79,8 +80,9 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void study_task_dependence(study_result *r)
+abl_status study_task_dependence(study_result *r, abl_err *err)
 {
+    abl_status s = ABL_OK;
     study_taskdep_res *q = &r->taskdep;
     int n = r->n_units, nt = r->n_tasks;
     free(q->spread_rel);
@@ -92,8 +94,10 @@ void study_task_dependence(study_result *r)
     q->spread_cos = malloc(sizeof(double) * (size_t)n);
     double *zr = malloc(sizeof(double) * (size_t)n * nt), *zc = malloc(sizeof(double) * (size_t)n * nt);
     double *col = malloc(sizeof(double) * (size_t)(nt > n ? nt : n) * 2);
-    if (!q->spread_rel || !q->spread_cos || !zr || !zc || !col)
+    if (!q->spread_rel || !q->spread_cos || !zr || !zc || !col) {
+        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory for the task-dependence test");
         goto done;
+    }
     int m = 0;
     for (int t = 0; t < nt; t++) {
         const study_task_res *T = &r->tasks[t];
@@ -126,7 +130,12 @@ void study_task_dependence(study_result *r)
         if (!isnan(q->spread_rel[u]) && !isnan(q->spread_cos[u]))
             dd[k++] = q->spread_rel[u] - q->spread_cos[u];
     q->n_units = k;
-    if (stats_wilcoxon(dd, k, &q->stat, &q->p, &q->method) != 0)
+    int wr = stats_wilcoxon(dd, k, &q->stat, &q->p, &q->method);
+    if (wr == -2) {
+        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory for the Wilcoxon test");
+        goto done;
+    }
+    if (wr != 0)
         q->method = "n/a";
     for (int u = 0; u < n; u++)
         dd[u] = q->spread_rel[u];
@@ -138,4 +147,5 @@ done:
     free(zr);
     free(zc);
     free(col);
+    return s;
 }

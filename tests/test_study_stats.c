@@ -76,7 +76,7 @@ static study_result *toy_study(tctx *t, toy **y, int n_tasks, int n_boot)
     abl_err e = {0};
     T_CHECK(t, study_bootstrap(r, raws, 99, &e) == ABL_OK);
     study_robustness(r);
-    study_task_dependence(r);
+    T_CHECK(t, study_task_dependence(r, &e) == ABL_OK);
     return r;
 }
 
@@ -319,14 +319,14 @@ void test_study_confusion_major(tctx *t)
         rep[b * 3 + 1] = 1 + 0.01 * (b % 5);
         rep[b * 3 + 2] = 9 + 0.01 * (b % 3);
     }
-    study_confusion(&r, rep, B);
+    T_CHECK(t, study_confusion(&r, rep, B, NULL) == ABL_OK);
     T_CHECK(t, r.conf.n == 3 && r.conf.n_pairs == 3 && r.conf.n_misjudged == 1);
     T_CHECK(t, r.conf.n_significant == 3 && r.conf.n_major == 1);
     T_CHECK(t, r.conf.rank_cos[0] == 1 && r.conf.rank_drop[0] == 2 && r.conf.rank_drop[1] == 1);
     /* overlapping replicates of 0 and 1: no longer significant, so not major */
     for (int b = 0; b < B; b++)
         rep[b * 3 + 1] = 5 + (b % 2 ? 3 : -3);
-    study_confusion(&r, rep, B);
+    T_CHECK(t, study_confusion(&r, rep, B, NULL) == ABL_OK);
     T_CHECK(t, r.conf.n_misjudged == 1 && r.conf.n_major == 0 && r.conf.n_significant == 2);
     free(r.conf.rank_cos);
     free(r.conf.rank_drop);
@@ -355,7 +355,7 @@ void test_study_task_dependence(tctx *t)
     r.tasks = T;
     r.n_tasks = 3;
     r.n_units = U;
-    study_task_dependence(&r);
+    T_CHECK(t, study_task_dependence(&r, NULL) == ABL_OK);
     t_note(t, "%d tasks, W = %g, p = %g (%s), median spreads rel %.3f cos %.3f",
            r.taskdep.n_tasks, r.taskdep.stat, r.taskdep.p, r.taskdep.method,
            r.taskdep.median_spread_rel, r.taskdep.median_spread_cos);
@@ -368,7 +368,7 @@ void test_study_task_dependence(tctx *t)
     T_CHECK(t, stats_wilcoxon(d, U, &st, &p, NULL) == 0 && st == r.taskdep.stat && p == r.taskdep.p);
     /* one task only: n/a */
     r.n_tasks = 1;
-    study_task_dependence(&r);
+    T_CHECK(t, study_task_dependence(&r, NULL) == ABL_OK);
     T_CHECK(t, r.taskdep.n_tasks == 1 && isnan(r.taskdep.p));
     free(r.taskdep.spread_rel);
     free(r.taskdep.spread_cos);
