@@ -56,6 +56,10 @@ static void usage(FILE *f)
         "                     together, and the K with the smallest accuracy drop, one more at a\n"
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
         "                     each step is one pass per curve; --unit block only)\n"
+        "  --pool P           above-chance | all: which tasks the pooled figures average, with\n"
+        "                     equal weights (default above-chance: tasks whose intact accuracy\n"
+        "                     is at least 2 se above chance, of one metric type: multiple\n"
+        "                     choice, or next-token accuracy when no MC task qualifies)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
         "                     tokens and estimated time for these options on this machine\n"
         "  --shards N         with --estimate: also the predicted wall time of each of N shards\n"
@@ -162,6 +166,14 @@ int cli_run(int argc, char **argv)
             if (!v || !cli_int("run", "--prune", v, 0, 511, &n))
                 return 2;
             o.prune_k = (int)n;
+        } else if (cli_flag("run", argc, argv, &i, "--pool", &v)) {
+            if (!v)
+                return 2;
+            if (strcmp(v, "all") && strcmp(v, "above-chance")) {
+                cli_error("run", "--pool: expected above-chance or all, found '%s'", v);
+                return 2;
+            }
+            o.pool_all = !strcmp(v, "all");
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
         } else if (!strcmp(argv[i], "--no-compute")) {
