@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../engine/model.h"
 #include "../eval/eval.h"
 #include "cli.h"
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "  --json FILE         write every number (and per-item results) as JSON\n"
     "  --model DIR         model folder (default " DEFAULT_MODEL_DIR ")\n"
     "  --threads N         worker threads (default: all cores)\n"
+    "  --device D          cpu | cuda (default: cpu; ABLATE_CUDA_TF32=1 uses TF32 matmuls)\n"
     "  --data-dir DIR      benchmark folders (default data/tasks, made by `make data`)\n"
     "  --batch-tokens N    token budget of one packed batch (default 2048)\n"
     "  --no-share          score every choice as its own sequence (slower; for checks)\n"
@@ -70,13 +72,11 @@ static void json_num(FILE *f, double v)
 
 static int write_json(const char *path, const char *model_dir, long limit, long seed, task_run *runs, int n)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error("eval", "%s: cannot write", tmp);
-        return 1;
-    }
+    abl_afile af;
+    abl_err err = {0};
+    if (abl_afile_open(&af, NULL, path, &err))
+        return cli_report("eval", &err);
+    FILE *f = af.f;
     fputs("{\n  \"model\": ", f);
     json_str(f, model_dir);
     fprintf(f, ",\n  \"limit\": %ld,\n  \"seed\": %ld,\n  \"tasks\": {", limit, seed);
@@ -130,12 +130,8 @@ static int write_json(const char *path, const char *model_dir, long limit, long 
         fputs("\n      ]\n    }", f);
     }
     fputs("\n  }\n}\n", f);
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        cli_error("eval", "%s: write failed", path);
-        remove(tmp);
-        return 1;
-    }
+    if (abl_afile_commit(&af, &err))
+        return cli_report("eval", &err);
     return 0;
 }
 
@@ -171,54 +167,12 @@ static void print_row(const task_run *r)
     }
 }
 
-/* Split a comma list (or "all") into names; returns the count, -1 on a bad list. */
-static int split_tasks(const char *list, char ***out)
-{
-    *out = NULL;
-    if (!strcmp(list, "all")) {
-        int n = 0;
-        for (const char *const *p = ev_task_names(); *p; p++)
-            n++;
-        char **v = calloc((size_t)n, sizeof *v);
-        if (!v)
-            return -1;
-        for (int i = 0; i < n; i++)
-            v[i] = strdup(ev_task_names()[i]);
-        *out = v;
-        return n;
-    }
-    int n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    char **v = calloc((size_t)n, sizeof *v);
-    if (!v)
-        return -1;
-    int k = 0;
-    const char *s = list;
-    for (;;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len) {
-            v[k] = malloc(len + 1);
-            if (!v[k])
-                break;
-            memcpy(v[k], s, len);
-            v[k][len] = 0;
-            k++;
-        }
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    *out = v;
-    return k;
-}
-
 int cli_eval(int argc, char **argv)
 {
     const char *tasks = NULL, *corpus = NULL, *json = NULL, *model_dir = DEFAULT_MODEL_DIR;
     const char *data_dir = "data/tasks";
     long limit = 0, seed = 1234, threads = 0, ctx = 256, batch_tokens = 2048;
+    int device = 0;
     bool no_share = false, quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -254,6 +208,9 @@ int cli_eval(int argc, char **argv)
         } else if (cli_flag("eval", argc, argv, &i, "--threads", &v)) {
             if (!v || !cli_int("eval", "--threads", v, 1, 1024, &threads))
                 return 2;
+        } else if (cli_flag("eval", argc, argv, &i, "--device", &v)) {
+            if (!v || (device = cli_device("eval", v)) < 0)
+                return 2;
         } else if (cli_flag("eval", argc, argv, &i, "--ctx", &v)) {
             if (!v || !cli_int("eval", "--ctx", v, 1, 1 << 20, &ctx))
                 return 2;
@@ -269,38 +226,29 @@ int cli_eval(int argc, char **argv)
         cli_error("eval", "say what to evaluate: --tasks LIST (or all) or --corpus FILE (see --help)");
         return 2;
     }
-    char **names = NULL;
-    int n_names = 0;
-    if (tasks && (n_names = split_tasks(tasks, &names)) <= 0) {
-        cli_error("eval", "--tasks: expected a comma-separated list of task names, found '%s'", tasks);
-        free(names);
-        return 2;
-    }
+    abl_list names = {0, NULL};
     abl_err err = {0};
-    if (tasks && ev_tasks_check(tasks, &err)) {
-        for (int i = 0; i < n_names; i++)
-            free(names[i]);
-        free(names);
+    if (tasks && ev_tasks_parse(tasks, "--tasks", &names, &err))
         return cli_report("eval", &err);
-    }
     if (corpus) {
-        char **nn = realloc(names, (size_t)(n_names + 1) * sizeof *nn);
         size_t len = strlen(corpus) + 8;
         char *s = malloc(len);
-        if (!nn || !s) {
+        if (s)
+            snprintf(s, len, "corpus:%s", corpus);
+        if (!s || abl_list_add(&names, s, &err)) {
             free(s);
-            free(nn ? nn : names);
+            abl_list_free(&names);
             cli_error("eval", "out of memory");
             return 1;
         }
-        snprintf(s, len, "corpus:%s", corpus);
-        names = nn;
-        names[n_names++] = s;
+        free(s);
     }
+    int n_names = names.n;
 
     model *m = NULL;
     model_opts mo = model_opts_default();
     mo.threads = (int)threads;
+    mo.device = device;
     task_run *runs = calloc((size_t)n_names, sizeof *runs);
     int rc = 0, n_done = 0;
     if (!runs) {
@@ -327,7 +275,7 @@ int cli_eval(int argc, char **argv)
         lo.seed = (uint64_t)seed;
         lo.corpus_ctx = (int)ctx;
         double t0 = ev_now();
-        if (ev_task_load(&r->task, names[i], model_tok(m), &lo, &err) ||
+        if (ev_task_load(&r->task, names.v[i], model_tok(m), &lo, &err) ||
             ev_results_alloc(&r->res, r->task, &err)) {
             rc = cli_report("eval", &err);
             break;
@@ -349,9 +297,8 @@ int cli_eval(int argc, char **argv)
             ev_results_free(&runs[i].res);
             ev_task_free(runs[i].task);
         }
-        free(names[i]);
     }
-    free(names);
+    abl_list_free(&names);
     free(runs);
     model_free(m);
     return rc;

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/sha256.h"
 #include "../eval/eval.h"
 #include "../study/report.h"
 #include "../study/study.h"
 #include "../kernels/kernels.h"
+#include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
 
 /* Items per task and pruning steps of the default run. Measured on the 2-core development
@@ -21,6 +21,11 @@
 #define RUN_DEFAULT_LIMIT 12
 #define RUN_DEFAULT_PRUNE 3
 #define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
+/* Work-unit token budget on --device cuda: 512-token batches leave an H200 mostly idle (M = 512
+ * GEMMs and a launch-bound pass). 16384 tokens need about 0.5 GB of device scratch (27.6 KB a
+ * token for SmolLM2-135M) and 1.1 GB of host memory for the saved residuals (L x D floats a
+ * token), and make each projection a GEMM of 16384 rows. */
+#define RUN_CUDA_BATCH_TOKENS 16384
 
 static void usage(FILE *f)
 {
@@ -35,12 +40,13 @@ static void usage(FILE *f)
         "  --layers LIST      blocks to remove, e.g. 0-9,20 (default: all)\n"
         "  --unit U           block | attn | mlp: remove whole blocks or one sub-block\n"
         "  --metric M         acc | acc_norm: override each task's headline metric\n"
-        "  --out DIR          run directory (default: runs/<model>-<hash of the options>)\n"
+        "  --out DIR          run directory (default: runs/<model>-<configuration fingerprint>)\n"
         "  --model DIR        Hugging Face model folder (default: " DEFAULT_MODEL_DIR ")\n"
         "  --data-dir DIR     benchmark data (default: data/tasks, made by `make data`)\n"
         "  --seed N           item sample and bootstrap seed (default: 1234)\n"
         "  --boot N           bootstrap resamples, >= 1000 (default: 1000)\n"
-        "  --batch-tokens N   packed batch token budget of a work unit (default: 512)\n"
+        "  --batch-tokens N   packed batch token budget of a work unit (default: 512 on the\n"
+        "                     CPU, %d on cuda; a different value is another configuration)\n"
         "  --threads N        worker threads (default: all cores)\n"
         "  --device D         cpu | cuda (default: cpu)\n"
         "  --quiet            no progress lines on stderr\n"
@@ -51,7 +57,16 @@ static void usage(FILE *f)
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
         "                     each step is one pass per curve; --unit block only)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
-        "                     tokens and estimated time for these options on this machine\n\n"
+        "                     tokens and estimated time for these options on this machine\n"
+        "  --shards N         with --estimate: also the predicted wall time of each of N shards\n"
+        "  --shard I/N        compute only shard I of N (0 <= I < N, e.g. I = $SLURM_ARRAY_TASK_ID)\n"
+        "                     of the work units, into DIR/journal.shard-I-of-N.tsv; no reports.\n"
+        "                     Shards may run at once on machines sharing DIR (NFS is fine): each\n"
+        "                     writes only its own file. Pruning units (--prune) need every\n"
+        "                     shard's sweep: a shard does its share of them once the sweep is\n"
+        "                     complete, else leaves them to a second round or the report run\n"
+        "  --no-compute       compute nothing: write the reports from the journals of DIR, or\n"
+        "                     name the shards whose units are missing and fail\n\n"
         "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
         "laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about 16\n"
         "full passes of the 135M-parameter model), and --prune 3 adds 6 passes. Measured on a\n"
@@ -65,20 +80,35 @@ static void usage(FILE *f)
         "on yours before you start).\n\n"
         "Interrupt with Ctrl-C at any time: finished work units are journaled in the run\n"
         "directory and the same command resumes with identical numbers. A run directory made\n"
-        "by another configuration is refused.\n\n"
+        "by another configuration is refused. Its name (without --out) is the first 8 hex\n"
+        "digits of the configuration fingerprint: the sha256 of the line in DIR/config.txt.\n\n"
+        "Sharded runs: run the same command with --shard 0/N ... --shard N-1/N (in any order,\n"
+        "at once or not, on any machines sharing the run directory), then once without\n"
+        "--shard: it reads every shard's journal, computes whatever is still missing, and\n"
+        "writes reports byte-identical to a one-process run. A killed shard resumes when rerun.\n"
+        "  seq 0 3 | xargs -P 4 -I{} ablate run --out runs/x --threads 1 --quiet --shard {}/4\n"
+        "  ablate run --out runs/x --no-compute\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT,
-        study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT,
+        RUN_DEFAULT_LIMIT, study_definitions());
 }
 
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
-static void print_estimate(const study_result *r, int threads)
+static void print_estimate(const study_result *r, int device, int threads)
 {
-    char d[32];
+    char d[32], where[320];
+    if (device == 1) { /* the model ran on the GPU: name it, not the CPU kernels */
+        char desc[256];
+        kc_device_desc(desc, sizeof desc);
+        snprintf(where, sizeof where, "cuda %s, %s", kc_tf32() ? "tf32" : "f32",
+                 desc[0] ? desc : "GPU");
+    } else {
+        snprintf(where, sizeof where, "%s kernels, %d threads", r->kernels,
+                 threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    }
     printf("estimate for %s\n", r->command);
-    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s "
-           "kernels, %d threads)\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds,
-           r->flops_per_s / 1e9, r->kernels, threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)\n\n",
+           r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9, where);
     printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
            "TFLOP", "time");
     double tot_f = 0;
@@ -93,6 +123,12 @@ static void print_estimate(const study_result *r, int threads)
     }
     ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? tot_f / r->flops_per_s : -1);
     printf("%-18s %8s %12lld %12s %10.1f %12s\n", "total", "", tot_tok, "", tot_f / 1e12, d);
+    for (int k = 0; k < r->n_shard_est; k++) {
+        ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? r->shard_flops[k] / r->flops_per_s
+                                                        : -1);
+        printf("%s shard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
+               r->shard_flops[k] / 1e12, d);
+    }
     printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "
            "it.\nFLOPs count the projections, attention and the LM head of every pass (2 per "
            "multiply-add).\n");
@@ -128,6 +164,24 @@ int cli_run(int argc, char **argv)
             o.prune_k = (int)n;
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
+        } else if (!strcmp(argv[i], "--no-compute")) {
+            o.no_compute = true;
+        } else if (cli_flag("run", argc, argv, &i, "--shards", &v)) {
+            if (!v || !cli_int("run", "--shards", v, 1, 100000, &n))
+                return 2;
+            o.estimate_shards = (int)n;
+        } else if (cli_flag("run", argc, argv, &i, "--shard", &v)) {
+            int si = -1, sn = 0, len = 0;
+            if (!v)
+                return 2;
+            if (sscanf(v, "%d/%d%n", &si, &sn, &len) != 2 || v[len] || sn < 1 || sn > 100000 ||
+                si < 0 || si >= sn) {
+                cli_error("run", "--shard: expected I/N with 0 <= I < N <= 100000, found '%s'",
+                          v);
+                return 2;
+            }
+            o.shard = si;
+            o.n_shards = sn;
         } else if (cli_flag("run", argc, argv, &i, "--tasks", &v)) {
             if (!v)
                 return 2;
@@ -185,32 +239,37 @@ int cli_run(int argc, char **argv)
     }
     if ((o.device = cli_device("run", c.device)) < 0)
         return 2;
+    if (o.batch_tokens <= 0 && o.device == 1)
+        o.batch_tokens = RUN_CUDA_BATCH_TOKENS;
     o.model_dir = c.model_dir;
     o.data_dir = c.data_dir;
     o.seed = c.seed;
     o.threads = c.threads;
-    const char *device = c.device;
-    /* the command line, and a default run directory named by a hash of the options */
+    if (o.n_shards > 0 && (o.no_compute || o.estimate)) {
+        cli_error("run", "--shard: not with %s", o.no_compute ? "--no-compute" : "--estimate "
+                  "(use --estimate --shards N)");
+        return 2;
+    }
+    if (o.estimate_shards > 0 && !o.estimate) {
+        cli_error("run", "--shards N: only with --estimate (to run a shard: --shard I/N)");
+        return 2;
+    }
+    /* the command line, echoed into summary.json without --shard and --no-compute (they say
+     * who computes, not what: the report run's files equal a one-process run's); without --out
+     * the study names the run directory runs/<model>-<hash> from the configuration fingerprint */
     char cmd[1024] = "ablate run";
     size_t cl = strlen(cmd);
-    for (int i = i0; i < argc && cl < sizeof cmd - 2; i++)
+    for (int i = i0; i < argc && cl < sizeof cmd - 2; i++) {
+        if (!strcmp(argv[i], "--no-compute") || !strncmp(argv[i], "--shard=", 8))
+            continue;
+        if (!strcmp(argv[i], "--shard")) {
+            i++;
+            continue;
+        }
         cl += (size_t)snprintf(cmd + cl, sizeof cmd - cl, " %s", argv[i]);
-    o.command = cmd;
-    char outbuf[1200];
-    if (!out) {
-        char key[4096], hex[65];
-        snprintf(key, sizeof key, "%s|%s|%s|%d|%s|%s|%s|%llu|%d|%d|%s|%d", o.model_dir,
-                 o.tasks, o.layers ? o.layers : "all", o.limit, unit, metric ? metric : "",
-                 o.data_dir ? o.data_dir : "", (unsigned long long)o.seed, o.n_boot,
-                 o.batch_tokens, device, (int)o.no_resume);
-        if (o.prune_k > 0) /* absent when off, so older run directories keep their names */
-            snprintf(key + strlen(key), sizeof key - strlen(key), "|prune=%d", o.prune_k);
-        sha256_hex(key, strlen(key), hex);
-        const char *base = strrchr(o.model_dir, '/');
-        base = base && base[1] ? base + 1 : o.model_dir;
-        snprintf(outbuf, sizeof outbuf, "runs/%.200s-%.8s", base, hex);
-        out = outbuf;
     }
+    o.command = cmd;
+    o.out_root = "runs";
     o.out_dir = out;
     o.stop = &cli_interrupted;
     const char *stop_env = getenv("ABLATE_STOP_AFTER_UNITS"); /* for interruption tests */
@@ -220,14 +279,23 @@ int cli_run(int argc, char **argv)
     if (kern_init(NULL, &err))
         return cli_report("run", &err);
     if (o.progress)
-        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s, %s%s\n", o.model_dir,
-                o.tasks, o.limit, unit, o.estimate ? "estimate only" : "run directory ",
-                o.estimate ? "" : out);
+        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s%s\n", o.model_dir,
+                o.tasks, o.limit, unit, o.estimate ? ", estimate only" : "");
     study_result *r = NULL;
     if (study_run(&o, &r, &err))
         return cli_report("run", &err);
     if (r->estimated) {
-        print_estimate(r, o.threads);
+        print_estimate(r, o.device, o.threads);
+        study_result_free(r);
+        return 0;
+    }
+    if (r->shard_only) {
+        printf("shard %d/%d of %s: %d work units computed, %d resumed; wall time %.1f s\n",
+               o.shard, o.n_shards, r->run_dir, r->units_new, r->units_resumed, r->wall_seconds);
+        if (r->units_pending)
+            printf("%d pruning units of this shard wait for the other shards' sweeps: rerun this "
+                   "command once they are done (or the report run computes them)\n",
+                   r->units_pending);
         study_result_free(r);
         return 0;
     }
@@ -235,7 +303,7 @@ int cli_run(int argc, char **argv)
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
     printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
-           "\n", out, r->prune_k > 0 ? "pruning.svg, " : "");
+           "\n", r->run_dir, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;
 }

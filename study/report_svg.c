@@ -46,10 +46,10 @@ static void header(FILE *f, int w, int h, const char *title)
     text(f, w / 2.0, 24, "middle", 16, title, 0);
 }
 
-static abl_status finish(report_file *rf, abl_err *err)
+static abl_status finish(abl_afile *rf, abl_err *err)
 {
     fputs("</svg>\n", rf->f);
-    return report_commit(rf, err);
+    return abl_afile_commit(rf, err);
 }
 
 /* "nice" tick step for a range */
@@ -122,8 +122,8 @@ static void legend_item(FILE *f, double x, double y, const char *color, const ch
 
 abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "scatter.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "scatter.svg", err);
     if (s)
         return s;
     FILE *f = rf.f;
@@ -202,8 +202,8 @@ static void rel_color(double v, char out[16])
 
 abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "heatmap.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "heatmap.svg", err);
     if (s)
         return s;
     FILE *f = rf.f;
@@ -260,8 +260,8 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
                               const char *x_label, const char *y_label, const char *dir,
                               abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "pruning.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "pruning.svg", err);
     if (s)
         return s;
     FILE *f = rf.f;

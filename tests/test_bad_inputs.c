@@ -52,6 +52,7 @@ static const bad_case cases[] = {
     {CAT_FLAGS, "generate --model @M/good --prompt hi --threads abc", 2, "expected an integer", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --unit foo", 2, "--unit: expected block, attn or mlp", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --device tpu", 2, "--device: expected cpu or cuda", 0},
+    {CAT_FLAGS, "eval " RUN_GOOD " --device tpu", 2, "--device: expected cpu or cuda", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --boot 5", 2, "--boot: 5 is out of range", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --prune -1", 2, "--prune: -1 is out of range", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --prune two", 2, "--prune: expected an integer", 0},
@@ -130,7 +131,7 @@ static const bad_case cases[] = {
 
     /* ---- unwritable outputs, full disk, foreign run directories ---- */
     {CAT_OUTPUT, "run " RUN_GOOD " --out @F/sub", 1, "cannot create directory: Not a directory", 0},
-    {CAT_OUTPUT, "eval " RUN_GOOD " --json @F/x.json", 1, "cannot write", 0},
+    {CAT_OUTPUT, "eval " RUN_GOOD " --json @F/x.json", 1, "cannot create: Not a directory", 0},
     {CAT_OUTPUT, "theory --out @F/th --quiet", 1, "Not a directory", 0},
     {CAT_OUTPUT, "prune --model @M/good --calib jsonl:@D/good.jsonl --eval jsonl:@D/good.jsonl "
                  "--blocks 1 --quiet --out @F/p", 1, "Not a directory", 0},
@@ -370,10 +371,8 @@ static void run_category(tctx *t, int cat)
     subst['R' - 'A'] = sub[2];
     subst['F' - 'A'] = sub[3];
     subst['X' - 'A'] = sub[4];
-    if (access(hx_binary(), X_OK) != 0) {
-        t_fail(t, "%s is not built (run `make ablate` first, or set ABLATE_BIN)", hx_binary());
+    if (!hx_need_binary(t))
         return;
-    }
     make_prev_run(t, subst);
     if (t_failed(t))
         return;
