@@ -22,7 +22,9 @@ endif
 
 LIB_SRC  = $(filter-out $(ISA_EXCLUDE),$(wildcard base/*.c loader/*.c kernels/*.c engine/*.c eval/*.c study/*.c cli/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c tests/t_alloc.c
+# The runner's allocations go through tests/t_alloc.c (planted allocation failures).
+ALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=aligned_alloc
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
 
 # ---- CUDA (issue 10): which objects stand for kernels_cuda.h. The CPU build links the stub and
@@ -67,11 +69,11 @@ $(BUILD)/tests/registry.o: $(BUILD)/tests/registry.c
 	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
 $(BUILD)/runner: $(TEST_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALLOC_WRAP) -o $@ $^ $(LDLIBS)
 
 # Fast tier: no network, no real model. The runner prints one line per test and
 # "N passed, N failed" last.
-test: $(BUILD)/runner ablate
+test: $(BUILD)/runner ablate $(BUILD)/mkmodel
 	./$(BUILD)/runner
 
 test-asan:
@@ -92,6 +94,13 @@ GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/jw.o loader/gguf.o loader/de
               loader/st_write.o loader/gguf_convert.o tools/gguf2st.o)
 
 $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# mkmodel writes a seeded random model of any shape (SmolLM2-135M's by default) for gpu-check.
+MKMODEL_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/json.o loader/config.o \
+              loader/safetensors.o loader/hf_names.o loader/st_write.o tools/mkmodel.o)
+
+$(BUILD)/mkmodel: $(MKMODEL_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 model: $(BUILD)/gguf2st
@@ -179,6 +188,11 @@ $(BUILD)/%.o: %.cu
 $(BUILD)/ablate-cuda: $(BUILD)/ablate.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# tools/gpu_sgemm_bench: our SGEMM against cuBLAS (linked here only, never into ablate).
+$(BUILD)/tools/gpu_sgemm_bench.o: ISA_FLAGS = -I$(CUDA_HOME)/include
+$(BUILD)/gpu_sgemm_bench: $(BUILD)/tools/gpu_sgemm_bench.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcublas
+
 CUDA_NO_NVCC = nvcc not found (expected '$(NVCC)' on PATH; hint: install the CUDA toolkit or \
                set NVCC=/path/to/nvcc); the CPU build is plain 'make'
 
@@ -202,6 +216,25 @@ cuda-emu:
 
 .PHONY: cuda-check cuda-emu
 
+# ---- gpu-check (issue 18): tools/gpu_check.sh on a GPU machine (build, CUDA tests, CPU vs CUDA
+# log-likelihoods, SGEMM vs cuBLAS, PIQA study wall time, full-study estimate; one table).
+# `make gpu-carry` fills .gpucarry/ (git-ignored) with what must travel to that machine: the
+# tokenizer and the benchmark data. ARGS passes options (ARGS="--device cpu --tiny" rehearses).
+gpu-check:
+	bash tools/gpu_check.sh $(ARGS)
+
+gpu-carry:
+	@test -f $(MODEL_DIR)/tokenizer.json || { echo "make gpu-carry: $(MODEL_DIR)/tokenizer.json \
+	  missing (hint: make model)"; exit 1; }
+	@test -f data/tasks/.complete || { echo "make gpu-carry: data/tasks is incomplete (hint: \
+	  make data)"; exit 1; }
+	rm -rf .gpucarry && mkdir -p .gpucarry
+	cp $(MODEL_DIR)/tokenizer.json .gpucarry/ && cp -RL data/tasks .gpucarry/tasks
+	@echo "make gpu-carry: $$(du -sh .gpucarry | cut -f1) in .gpucarry; device command: \
+	  make gpu-check, carry [\".gpucarry\"]"
+
+.PHONY: gpu-check gpu-carry
+
 # ---- fuzzing (issue 11): libFuzzer targets for the parsers (tests/fuzz/fuzz_*.c), built with
 # clang + ASan + UBSan into build-fuzz/. `make fuzz-smoke` runs each target FUZZ_SECS seconds
 # (default 30, CI); `make fuzz` runs each FUZZ_LONG_SECS (default 600). Seeds are committed in
@@ -224,7 +257,7 @@ FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c eng
 # tokjson: loading an arbitrary tokenizer.json, then encode/decode with it; journal: a run
 # directory's journal.tsv (torn, corrupt or foreign), then append and reopen
 FUZZ_TARGETS   += datasets tokjson journal
-FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
+FUZZ_SRC_datasets = base/sha256.c eval/docs.c $(wildcard eval/task_*.c)
 FUZZ_SRC_tokjson  = $(FUZZ_SRC_tokenizer)
 FUZZ_SRC_journal  = base/sha256.c study/journal.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed

@@ -111,7 +111,7 @@ static void print_estimate(const study_result *r, int threads)
     for (int k = 0; k < r->n_shard_est; k++) {
         ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? r->shard_flops[k] / r->flops_per_s
                                                         : -1);
-        printf("%s shard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
+        printf("%sshard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
                r->shard_flops[k] / 1e12, d);
     }
     printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "

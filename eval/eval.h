@@ -77,6 +77,9 @@ typedef struct {
     int n_cats;             /* MMLU: 4 (stem, humanities, social_sciences, other); else 0 */
     const char *const *cat_names;
     int64_t n_tok_unshared; /* sum over choices of n_ctx + n_cont */
+    int n_files;            /* the files its reader read: paths relative to the data folder */
+    char **files;           /* (n_files) (or as given: jsonl:PATH, corpus:PATH) */
+    char data_sha256[65];   /* hash of those files' bytes (ev_docs_hash in eval/task.h) */
     void *priv_;            /* arena; do not touch */
 } ev_task;
 

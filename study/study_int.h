@@ -111,8 +111,6 @@ void study_sweep_free(study_sweep *sw);
 abl_status study_parse_layers(const char *s, int L, int *out, int *n, abl_err *err);
 /* Name of a unit kind: "block", "attn", "mlp". */
 const char *study_unit_name(study_unit u);
-/* Hash of the files task t read (hex, "" when they cannot be read). */
-void study_task_data_hash(const ev_task *t, const char *data_dir, char hex[65]);
 
 /* ---- work units (unit.c) ------------------------------------------------------------------ */
 
