@@ -47,7 +47,7 @@ endif
 $(BUILD)/kernels/avx2%.o:   ISA_FLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/kernels/avx512%.o: ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
-.PHONY: all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
+.PHONY: check-layers all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
 
 all: build
 	@$(MAKE) --no-print-directory model-if-missing data-if-missing
@@ -73,8 +73,13 @@ $(BUILD)/runner: $(TEST_OBJ) $(LIB_OBJ)
 
 # Fast tier: no network, no real model. The runner prints one line per test and
 # "N passed, N failed" last.
-test: $(BUILD)/runner ablate $(BUILD)/mkmodel
+test: check-layers $(BUILD)/runner ablate $(BUILD)/mkmodel
 	./$(BUILD)/runner
+
+# Includes never point up the stack (base < loader, kernels < kernels_cuda < engine < eval < study
+# < cli < ablate.c); tools/check_layers.sh names each violation. Part of `make test`.
+check-layers:
+	@sh tools/check_layers.sh
 
 test-asan:
 	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -98,6 +103,7 @@ $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
 
 # mkmodel writes a seeded random model of any shape (SmolLM2-135M's by default) for gpu-check.
 MKMODEL_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/json.o loader/config.o \
+              loader/config_rope.o \
               loader/safetensors.o loader/hf_names.o loader/st_write.o tools/mkmodel.o)
 
 $(BUILD)/mkmodel: $(MKMODEL_OBJ)

@@ -9,6 +9,7 @@
 #include "../study/report.h"
 #include "../study/study.h"
 #include "../kernels/kernels.h"
+#include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
 
 /* Items per task and pruning steps of the default run. Measured on the 2-core development
@@ -20,6 +21,11 @@
 #define RUN_DEFAULT_LIMIT 12
 #define RUN_DEFAULT_PRUNE 3
 #define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
+/* Work-unit token budget on --device cuda: 512-token batches leave an H200 mostly idle (M = 512
+ * GEMMs and a launch-bound pass). 16384 tokens need about 0.5 GB of device scratch (27.6 KB a
+ * token for SmolLM2-135M) and 1.1 GB of host memory for the saved residuals (L x D floats a
+ * token), and make each projection a GEMM of 16384 rows. */
+#define RUN_CUDA_BATCH_TOKENS 16384
 
 static void usage(FILE *f)
 {
@@ -39,7 +45,8 @@ static void usage(FILE *f)
         "  --data-dir DIR     benchmark data (default: data/tasks, made by `make data`)\n"
         "  --seed N           item sample and bootstrap seed (default: 1234)\n"
         "  --boot N           bootstrap resamples, >= 1000 (default: 1000)\n"
-        "  --batch-tokens N   packed batch token budget of a work unit (default: 512)\n"
+        "  --batch-tokens N   packed batch token budget of a work unit (default: 512 on the\n"
+        "                     CPU, %d on cuda; a different value is another configuration)\n"
         "  --threads N        worker threads (default: all cores)\n"
         "  --device D         cpu | cuda (default: cpu)\n"
         "  --quiet            no progress lines on stderr\n"
@@ -82,18 +89,26 @@ static void usage(FILE *f)
         "  seq 0 3 | xargs -P 4 -I{} ablate run --out runs/x --threads 1 --quiet --shard {}/4\n"
         "  ablate run --out runs/x --no-compute\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT,
-        study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT,
+        RUN_DEFAULT_LIMIT, study_definitions());
 }
 
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
-static void print_estimate(const study_result *r, int threads)
+static void print_estimate(const study_result *r, int device, int threads)
 {
-    char d[32];
+    char d[32], where[320];
+    if (device == 1) { /* the model ran on the GPU: name it, not the CPU kernels */
+        char desc[256];
+        kc_device_desc(desc, sizeof desc);
+        snprintf(where, sizeof where, "cuda %s, %s", kc_tf32() ? "tf32" : "f32",
+                 desc[0] ? desc : "GPU");
+    } else {
+        snprintf(where, sizeof where, "%s kernels, %d threads", r->kernels,
+                 threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    }
     printf("estimate for %s\n", r->command);
-    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s "
-           "kernels, %d threads)\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds,
-           r->flops_per_s / 1e9, r->kernels, threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)\n\n",
+           r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9, where);
     printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
            "TFLOP", "time");
     double tot_f = 0;
@@ -224,6 +239,8 @@ int cli_run(int argc, char **argv)
     }
     if ((o.device = cli_device("run", c.device)) < 0)
         return 2;
+    if (o.batch_tokens <= 0 && o.device == 1)
+        o.batch_tokens = RUN_CUDA_BATCH_TOKENS;
     o.model_dir = c.model_dir;
     o.data_dir = c.data_dir;
     o.seed = c.seed;
@@ -268,7 +285,7 @@ int cli_run(int argc, char **argv)
     if (study_run(&o, &r, &err))
         return cli_report("run", &err);
     if (r->estimated) {
-        print_estimate(r, o.threads);
+        print_estimate(r, o.device, o.threads);
         study_result_free(r);
         return 0;
     }

@@ -2,7 +2,6 @@
  * available, and every call says so in one line (hint: make cuda). Replaced by the .cu files. */
 #include <stdio.h>
 
-#include "../cli/cli.h"
 #include "kernels_cuda.h"
 
 static abl_status stub_fail(abl_err *err)
@@ -86,6 +85,8 @@ abl_status kc_matmul(float *y, const float *x, const float *w, int m, int n, int
     return stub_fail(err);
 }
 
+void kc_sgemm_force(int tile, int splits) { (void)tile, (void)splits; }
+
 void kc_set_tf32(int on) { (void)on; }
 
 int kc_tf32(void) { return 0; }
@@ -153,11 +154,4 @@ abl_status kc_dot3(double *sums, const float *a, const float *b, int rows, int d
 {
     (void)sums, (void)a, (void)b, (void)rows, (void)d;
     return stub_fail(err);
-}
-
-int cli_bench_cuda(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    cli_error("bench", "this build has no CUDA backend (hint: make cuda)");
-    return 1;
 }
