@@ -110,6 +110,15 @@ typedef struct {
                                 * out = resid_post of that block; computed where the activations
                                 * live (on a GPU only these sums cross the bus). Rows of blocks
                                 * not run are left as they were. */
+    /* Output distributions of the scored rows (on the host; for KL between two passes over the
+     * same batch). probs_out + negent_out: each row's full next-token distribution p and
+     * sum_v p log p. kl_probs + kl_negent (a reference pass's outputs, same rows) + kl_out:
+     * KL(p_ref || this pass) = sum_v p_ref (log p_ref - log q) in nats, per row. */
+    float *probs_out;          /* (n_score, V) out, with negent_out */
+    double *negent_out;        /* (n_score) out */
+    const float *kl_probs;     /* (n_score, V) reference probabilities */
+    const double *kl_negent;   /* (n_score) reference sum p log p */
+    double *kl_out;            /* (n_score) out */
 } run_plan;
 
 /* Run the batch under plan (NULL = plain forward) and fill b->score_lp / score_top1.
