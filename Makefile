@@ -215,8 +215,9 @@ cuda-check:
 	  NVCCFLAGS="$(NVCCFLAGS) --Werror all-warnings -Xcompiler -Werror" CFLAGS="$(CFLAGS) -Werror" \
 	  $(CUDA_CU:%.cu=build-cuda-check/%.o) $(CUDA_C:%.c=build-cuda-check/%.o)
 
-# Without a GPU: tests/test_cuda.c and tests/test_backend.c against kernels_cuda compiled by g++ for the CPU with an emulated
-# CUDA runtime (tools/cuda_emu; slow, minutes). Checks the CUDA code's logic, not its speed.
+# Without a GPU: tests/test_cuda.c, test_backend.c and test_arch.c against kernels_cuda compiled by
+# g++ for the CPU with an emulated CUDA runtime (tools/cuda_emu; slow, minutes). Checks the CUDA
+# code's logic, not its speed.
 cuda-emu:
 	sh tools/cuda_emu/run.sh
 
