@@ -10,6 +10,7 @@
 #include "../study/report.h"
 #include "../study/study.h"
 #include "../kernels/kernels.h"
+#include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
 #include "../base/list.h"
 
@@ -28,6 +29,11 @@
 #define RUN_DEFAULT_LIMITS "100,40,3"
 #define RUN_DEFAULT_LIMIT 40   /* items per task for any other --tasks */
 #define RUN_DEFAULT_PRUNE 0
+/* Work-unit token budget on --device cuda: 512-token batches leave an H200 mostly idle (M = 512
+ * GEMMs and a launch-bound pass). 16384 tokens need about 0.5 GB of device scratch (27.6 KB a
+ * token for SmolLM2-135M) and 1.1 GB of host memory for the saved residuals (L x D floats a
+ * token), and make each projection a GEMM of 16384 rows. */
+#define RUN_CUDA_BATCH_TOKENS 16384
 
 static void usage(FILE *f)
 {
@@ -53,7 +59,8 @@ static void usage(FILE *f)
         "  --data-dir DIR     benchmark data (default: data/tasks, made by `make data`)\n"
         "  --seed N           item sample and bootstrap seed (default: 1234)\n"
         "  --boot N           bootstrap resamples, >= 1000 (default: 1000)\n"
-        "  --batch-tokens N   packed batch token budget of a work unit (default: 512)\n"
+        "  --batch-tokens N   packed batch token budget of a work unit (default: 512 on the\n"
+        "                     CPU, %d on cuda; a different value is another configuration)\n"
         "  --threads N        worker threads (default: all cores)\n"
         "  --device D         cpu | cuda (default: cpu)\n"
         "  --quiet            no progress lines on stderr\n"
@@ -63,6 +70,10 @@ static void usage(FILE *f)
         "                     together, and the K with the smallest accuracy drop, one more at a\n"
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
         "                     each step is one pass per curve; --unit block only)\n"
+        "  --pool P           above-chance | all: which tasks the pooled figures average, with\n"
+        "                     equal weights (default above-chance: tasks whose intact accuracy\n"
+        "                     is at least 2 se above chance, of one metric type: multiple\n"
+        "                     choice, or next-token accuracy when no MC task qualifies)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
         "                     tokens and estimated time for these options on this machine\n"
         "  --shards N         with --estimate: also the predicted wall time of each of N shards\n"
@@ -111,7 +122,8 @@ static void usage(FILE *f)
         "against the cost model; the end prints predicted and actual time. With --estimate\n"
         "it prints the plan only. A task not above chance in the pilot is marked so.\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_DEFAULT_PRUNE, STUDY_PILOT_ITEMS, study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, STUDY_PILOT_ITEMS,
+        study_definitions());
 }
 
 /* --limit N (every task) or N1,N2,... (one per task, in --tasks order). */
@@ -142,18 +154,26 @@ static bool parse_limits(const char *v, int *limit, int *limits, int *n_limits)
 }
 
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
-static void print_estimate(const study_result *r, int threads)
+static void print_estimate(const study_result *r, int device, int threads)
 {
-    char d[32];
+    char d[32], where[320];
+    if (device == 1) { /* the model ran on the GPU: name it, not the CPU kernels */
+        char desc[256];
+        kc_device_desc(desc, sizeof desc);
+        snprintf(where, sizeof where, "cuda %s, %s", kc_tf32() ? "tf32" : "f32",
+                 desc[0] ? desc : "GPU");
+    } else {
+        snprintf(where, sizeof where, "%s kernels, %d threads", r->kernels,
+                 threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    }
     printf("estimate for %s\n", r->command);
     if (r->probe_seconds > 0)
-        printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s "
-               "kernels, %d threads)\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds,
-               r->flops_per_s / 1e9, r->kernels,
-               threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+        printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)"
+               "\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9,
+               where);
     else
-        printf("rate: %.1f GFLOP/s as given by --rate (nothing timed)\n\n",
-               r->flops_per_s / 1e9);
+        printf("rate: %.1f GFLOP/s as given by --rate (nothing timed; %s)\n\n",
+               r->flops_per_s / 1e9, where);
     printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
            "TFLOP", "time");
     double tot_f = 0;
@@ -171,7 +191,7 @@ static void print_estimate(const study_result *r, int threads)
     for (int k = 0; k < r->n_shard_est; k++) {
         ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? r->shard_flops[k] / r->flops_per_s
                                                         : -1);
-        printf("%s shard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
+        printf("%sshard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
                r->shard_flops[k] / 1e12, d);
     }
     printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "
@@ -240,6 +260,14 @@ int cli_run(int argc, char **argv)
             if (!v || !cli_int("run", "--prune", v, 0, 511, &n))
                 return 2;
             o.prune_k = (int)n;
+        } else if (cli_flag("run", argc, argv, &i, "--pool", &v)) {
+            if (!v)
+                return 2;
+            if (strcmp(v, "all") && strcmp(v, "above-chance")) {
+                cli_error("run", "--pool: expected above-chance or all, found '%s'", v);
+                return 2;
+            }
+            o.pool_all = !strcmp(v, "all");
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
         } else if (!strcmp(argv[i], "--no-compute")) {
@@ -327,6 +355,8 @@ int cli_run(int argc, char **argv)
     }
     if ((o.device = cli_device("run", c.device)) < 0)
         return 2;
+    if (o.batch_tokens <= 0 && o.device == 1)
+        o.batch_tokens = RUN_CUDA_BATCH_TOKENS;
     o.model_dir = c.model_dir;
     o.data_dir = c.data_dir;
     o.seed = c.seed;
@@ -416,7 +446,7 @@ int cli_run(int argc, char **argv)
         return cli_report("run", &err);
     }
     if (r->estimated) {
-        print_estimate(r, o.threads);
+        print_estimate(r, o.device, o.threads);
         study_result_free(r);
         return 0;
     }

@@ -37,6 +37,8 @@ typedef struct {
     int stop_after_units;       /* test hook: > 0 stops (ABL_E_INTERRUPTED) after this many
                                    newly computed units, as a kill would */
     const char *command;        /* the command line, echoed into summary.json */
+    bool pool_all;              /* pool every task (default: only tasks clearly above chance,
+                                   of one metric type: multiple choice, else next-token) */
     int prune_k;                /* one-shot pruning curves (block unit only): remove the k
                                  * blocks with the lowest pooled cosine score, and the k with the
                                  * smallest pooled drop, k = 1..prune_k; 0 = none */
@@ -63,14 +65,23 @@ typedef struct {
  * progress on. Pure function. */
 study_opts study_opts_default(void);
 
-/* Correlation of a per-unit score with the drop (or relevance), with bootstrap 95% CIs. */
+/* Correlation of a per-unit score with the drop (or relevance), with bootstrap 95% CIs. An
+ * undefined estimate (NaN) has no interval (its lo / hi are NaN too). */
 typedef struct {
     int n;                      /* units with a defined value */
     double pearson, pearson_lo, pearson_hi;
     double spearman, spearman_lo, spearman_hi;
     double kendall, kendall_lo, kendall_hi;
-    double discordant;          /* share of discordant unit pairs (NaN when none ordered) */
+    double discordant, discordant_lo, discordant_hi; /* share of discordant unit pairs among
+                                   the pairs ordered by both = (1 - gamma) / 2; NaN when none */
     int n_pairs;                /* pairs ordered by both sides */
+    int undef[4];               /* bootstrap replicates where pearson, spearman, kendall,
+                                   discordant was undefined (a CI is marked above 5%) */
+    /* robustness (point estimates): pearson, spearman, kendall without the unit of block 0
+     * (NaN when not removed) and without the single most influential unit (the one whose
+     * leave-one-out value moves that coefficient most), which is inf_unit (-1: none) */
+    double wo0[3], woinf[3];
+    int inf_unit[3];
 } study_corr;
 
 /* One task's (or the pooled) results. Accuracies are fractions in [0, 1]; drops in points. */
@@ -83,6 +94,10 @@ typedef struct {
     double chance;              /* r(D) */
     double acc, acc_se, acc_lo, acc_hi;
     bool near_chance;           /* acc - chance < 2 se: relevance is noise */
+    bool pooled_in;             /* counted in the pooled figures (fixed by the intact run) */
+    bool binary;                /* every headline hit is 0 or 1 with weight 1 */
+    char drop_ci[24];           /* how drop_lo / drop_hi were made: "newcombe" (paired Wilson,
+                                   binary hits) or "paired bootstrap" */
     double seconds;             /* wall time of this task's passes */
     long long n_tok_pass;       /* tokens fed to the model by one pass over the task */
     long long n_score_pass;     /* rows read through the LM head by one pass */
@@ -98,7 +113,38 @@ typedef struct {
     study_corr c_rel;           /* cosine score vs relevance */
     study_corr c_raw;           /* raw cosine vs drop */
     study_corr c_ang;           /* angular distance vs drop */
+    /* continuous companion (not the paper's metric; multiple choice only, else NaN): per unit
+     * the mean over items of the drop of the gold choice's length-normalized log-likelihood
+     * margin over the best other choice (intact minus removed), with its bootstrap CI */
+    double *margin_drop, *margin_lo, *margin_hi;   /* (n_units) */
+    study_corr c_margin;        /* cosine score vs margin drop */
+    /* output-side baseline (not the paper's metric; CPU runs, else NaN): per unit the mean over
+     * scored rows of KL(intact || unit removed) next-token distributions, full vocabulary */
+    double *kl, *kl_lo, *kl_hi; /* (n_units) nats */
+    study_corr c_kl;            /* KL vs drop */
 } study_task_res;
+
+/* Ranking confusion of the pooled cosine score against the pooled accuracy drop. */
+typedef struct {
+    int n;                      /* units ranked (0: not computed) */
+    int *rank_cos, *rank_drop;  /* (n_units) 1 = lowest cosine score / smallest drop; ties
+                                   broken by unit order */
+    int n_pairs;                /* unit pairs ordered by both */
+    int n_misjudged;            /* of those, ordered the other way by the cosine score */
+    int n_significant;          /* pairs whose drops differ significantly: the 95% percentile
+                                   CI of the paired bootstrap difference excludes 0 */
+    int n_major;                /* significant pairs the cosine score orders the other way */
+} study_confusion_res;
+
+/* Task dependence (the paper's Wilcoxon test on z-scored relevance vs cosine score). */
+typedef struct {
+    int n_tasks;                /* tasks used (0: n/a) */
+    int n_units;                /* units with both spreads defined */
+    double stat, p;             /* Wilcoxon statistic min(R+, R-), two-sided p */
+    const char *method;         /* "exact", "exact-permutation", "normal" */
+    double median_spread_rel, median_spread_cos;
+    double *spread_rel, *spread_cos; /* (n_units) sd across tasks of the z-scores */
+} study_taskdep_res;
 
 typedef struct {
     /* configuration echo */
@@ -110,8 +156,12 @@ typedef struct {
     int *unit_layer;            /* (n_units) block index of each removed unit */
     int n_tasks;
     study_task_res *tasks;      /* (n_tasks) */
-    study_task_res pooled;      /* mean over tasks of scores, accuracies, drops; CIs from
-                                   resampling items within every task */
+    study_task_res pooled;      /* equal-weight mean over the pooled tasks (pooled_in) of
+                                   scores, accuracies, drops; CIs from resampling items within
+                                   every task */
+    char pool_rule[160];        /* which tasks were pooled and why, one line */
+    study_confusion_res conf;
+    study_taskdep_res taskdep;
     double wall_seconds;        /* this invocation */
     int units_total, units_resumed;
     /* one-shot pruning: curve 0 removes blocks in the order of the pooled cosine score

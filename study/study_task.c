@@ -40,6 +40,9 @@ void study_raw_free(study_raw *r)
     free(r->cos_sum);
     free(r->ang);
     free(r->n_tok);
+    free(r->n_score);
+    free(r->kl);
+    free(r->margin);
 }
 
 static ev_plan_opts plan_opts(const study_ctx *c)
@@ -70,7 +73,7 @@ static abl_status sweep_compute(study_ctx *c, void *user, abl_err *err)
 {
     sweep_unit *su = user;
     study_sweep_job job = {NULL, c->unit_layer, c->n_units, su->raw->cos_sum, su->raw->ang, NULL,
-                           NULL, sweep_after, su};
+                           NULL, su->raw->kl, su->raw->n_items, sweep_after, su};
     return study_sweep_batch(&c->sw, su->eb, &job, err);
 }
 
@@ -118,6 +121,10 @@ static const char *sweep_encode(study_ctx *c, void *user)
             pput(&b, "%a", su->raw->cos_sum[at], 0);
             pput(&b, "%a", su->raw->ang[at], 0);
         }
+    for (int k = 0; k < eb->n_items; k++) /* KL sums of every unit (nan when not measured) */
+        for (int u = 0; u < c->n_units; u++)
+            pput(&b, "%a", su->raw->kl ? su->raw->kl[(size_t)u * su->raw->n_items +
+                                                     eb->items[k]] : NAN, 0);
     c->payload = b.p;
     c->payload_cap = b.cap;
     if (b.bad || !b.p)
@@ -159,6 +166,15 @@ static int sweep_decode(study_ctx *c, void *user, const char *p)
             if (e == p)
                 return -1;
             p = e;
+        }
+    for (int k = 0; k < eb->n_items; k++)
+        for (int u = 0; u < c->n_units; u++) {
+            double v = strtod(p, &e);
+            if (e == p)
+                return -1;
+            p = e;
+            if (su->raw->kl)
+                su->raw->kl[(size_t)u * su->raw->n_items + eb->items[k]] = v;
         }
     while (*p == ' ')
         p++;
@@ -263,9 +279,6 @@ static abl_status finish_task(study_ctx *c, const ev_task *t, ev_results *R, ev_
 {
     int n = t->n_items, nv = 1 + c->n_units;
     const char *mname = "acc";
-    double *ratio = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    if (!ratio)
-        return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
     abl_status s = ABL_OK;
     for (int v = 0; v < nv && !s; v++) {
         s = ev_item_scores(t, &R[v], NULL, n, sc, err);
@@ -273,18 +286,35 @@ static abl_status finish_task(study_ctx *c, const ev_task *t, ev_results *R, ev_
             study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i],
                             &raw->weight[i], &mname);
             raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
-            if (v == 0)
-                ratio[i] = raw->weight[i] > 0 ? raw->hits[i] / raw->weight[i] : 0;
         }
     }
+    if (!s && t->kind == EV_MC) { /* the continuous companion: normalized ll margins */
+        raw->margin = malloc(sizeof(double) * (size_t)nv * (size_t)(n > 0 ? n : 1));
+        if (!raw->margin)
+            return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    }
+    for (int v = 0; raw->margin && v < nv; v++)
+        for (int i = 0; i < n; i++) {
+            const ev_item *it = &t->items[i];
+            double gold = NAN, best = -INFINITY;
+            for (int k = 0; k < it->n_choices; k++) {
+                int ci = it->choice0 + k;
+                double z = R[v].ll[ci] / t->choices[ci].norm_len;
+                if (k == it->gold)
+                    gold = z;
+                else if (z > best)
+                    best = z;
+            }
+            raw->margin[(size_t)v * n + i] = it->n_choices > 1 ? gold - best : NAN;
+        }
     if (!s) {
         snprintf(T->name, sizeof T->name, "%s", t->name);
         snprintf(T->metric, sizeof T->metric, "%s", mname);
         study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
-        T->acc_se = stats_se(ratio, n);
+        /* the se of the same (token-weighted) ratio the accuracy is: delta method */
+        T->acc_se = stats_ratio_se(raw->hits, raw->weight, n);
         T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
     }
-    free(ratio);
     return s;
 }
 
@@ -305,9 +335,12 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
     raw->cos_sum = calloc((size_t)(n > 0 ? n : 1) * L, sizeof(double));
     raw->ang = calloc((size_t)(n > 0 ? n : 1) * L, sizeof(double));
     raw->n_tok = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    raw->n_score = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    bool kl_on = c->o->device == 0; /* the KL baseline needs the CPU scorer's distributions */
+    raw->kl = kl_on ? calloc((size_t)c->n_units * (n > 0 ? n : 1), sizeof(double)) : NULL;
     abl_status s = ABL_OK;
     if (!R || !sc || !raw->hits || !raw->weight || !raw->chance || !raw->cos_sum || !raw->ang ||
-        !raw->n_tok) {
+        !raw->n_tok || !raw->n_score || (kl_on && !raw->kl)) {
         s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for results", t->name);
         goto done;
     }
@@ -331,6 +364,8 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
         ev_batch *eb = &plan.batches[bi];
         for (int q = 0; q < eb->fb.n_tok; q++)
             raw->n_tok[eb->fb.seq_tag[eb->fb.seq[q]]] += 1;
+        for (int q = 0; q < eb->fb.n_score; q++)
+            raw->n_score[eb->fb.seq_tag[eb->fb.seq[eb->fb.score_row[q]]]] += 1;
         char key[160];
         snprintf(key, sizeof key, "%s/%d", t->name, bi);
         su.eb = eb;
