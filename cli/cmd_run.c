@@ -1,5 +1,6 @@
 /* cli/cmd_run.c - `ablate run` (and bare `ablate`): the study of which blocks matter, with the
  * cosine score set against accuracy when each block is removed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "../kernels/kernels.h"
 #include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
+#include "../base/list.h"
 
 /* Items per task and pruning steps of the default run. Measured on the 2-core development
  * machine (AMD EPYC Zen 3, AVX2): with 12 items per task the default study feeds 5,722 tokens
@@ -56,6 +58,10 @@ static void usage(FILE *f)
         "                     together, and the K with the smallest accuracy drop, one more at a\n"
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
         "                     each step is one pass per curve; --unit block only)\n"
+        "  --pool P           above-chance | all: which tasks the pooled figures average, with\n"
+        "                     equal weights (default above-chance: tasks whose intact accuracy\n"
+        "                     is at least 2 se above chance, of one metric type: multiple\n"
+        "                     choice, or next-token accuracy when no MC task qualifies)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
         "                     tokens and estimated time for these options on this machine\n"
         "  --shards N         with --estimate: also the predicted wall time of each of N shards\n"
@@ -93,6 +99,32 @@ static void usage(FILE *f)
         RUN_DEFAULT_LIMIT, study_definitions());
 }
 
+/* --limit N (every task) or N1,N2,... (one per task, in --tasks order). */
+static bool parse_limits(const char *v, int *limit, int *limits, int *n_limits)
+{
+    abl_list l;
+    abl_err err = {0};
+    if (abl_list_split(v, "--limit", &l, &err)) {
+        cli_report("run", &err);
+        return false;
+    }
+    bool ok = l.n >= 1 && l.n <= 32;
+    if (!ok)
+        cli_error("run", "--limit: expected N or one count per task (at most 32), found '%s'",
+                  v);
+    for (int i = 0; i < l.n && ok; i++) {
+        long n;
+        ok = cli_int("run", "--limit", l.v[i], 0, 100000000, &n);
+        limits[i] = (int)n;
+    }
+    abl_list_free(&l);
+    if (!ok)
+        return false;
+    *limit = limits[0];
+    *n_limits = l.n > 1 ? l.n : 0;
+    return true;
+}
+
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
 static void print_estimate(const study_result *r, int device, int threads)
 {
@@ -126,7 +158,7 @@ static void print_estimate(const study_result *r, int device, int threads)
     for (int k = 0; k < r->n_shard_est; k++) {
         ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? r->shard_flops[k] / r->flops_per_s
                                                         : -1);
-        printf("%s shard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
+        printf("%sshard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
                r->shard_flops[k] / 1e12, d);
     }
     printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "
@@ -134,14 +166,46 @@ static void print_estimate(const study_result *r, int device, int threads)
            "multiply-add).\n");
 }
 
+/* The --time plan: per task the pilot's figures, the items it needs and gets, and the cost. */
+static void print_plan(const study_budget *b, const char *budget, bool rate_given)
+{
+    char d[32], tot[32];
+    printf("plan for --time %s: %s rate %.1f GFLOP/s%s\n", budget, rate_given ? "assumed" :
+           "measured", b->rate / 1e9, rate_given ? " (--rate)" : " (one timed work unit)");
+    printf("%-14s %6s %6s %7s %8s %7s %7s %12s %8s %9s\n", "task", "pilot", "acc", "chance",
+           "sd/item", "needs", "items", "tokens/pass", "TFLOP", "time");
+    for (int i = 0; i < b->n_tasks; i++) {
+        const study_budget_task *t = &b->t[i];
+        char need[16];
+        if (t->n_need > 0)
+            snprintf(need, sizeof need, "%d", t->n_need);
+        else
+            snprintf(need, sizeof need, "never");
+        ev_fmt_duration(d, sizeof d, t->flops / b->rate);
+        printf("%-14.14s %6d %6.3f %7.3f %8.3f %7s %7d %12lld %8.1f %9s%s\n", t->name,
+               t->n_pilot, t->acc, t->chance, t->se * sqrt(t->n_pilot), need, t->n, t->n_tok,
+               t->flops / 1e12, d, t->n_need > 0 && t->n < t->n_need && t->n < t->n_avail ?
+               "  (short of its need)" : t->n_need == 0 ? "  (not above chance)" : "");
+    }
+    ev_fmt_duration(d, sizeof d, b->flops / b->rate);
+    ev_fmt_duration(tot, sizeof tot, b->pilot_s + b->overhead_s + b->flops / b->rate);
+    printf("predicted: pilot %.0f s + study %s + %.0f s kept for loading and reports = %s\n\n",
+           b->pilot_s, d, b->overhead_s, tot);
+    fflush(stdout);
+}
+
 int cli_run(int argc, char **argv)
 {
+    double t_cli = ev_now();
     study_opts o = study_opts_default();
     o.model_dir = DEFAULT_MODEL_DIR;
     o.tasks = RUN_DEFAULT_TASKS;
     o.limit = RUN_DEFAULT_LIMIT;
     o.prune_k = RUN_DEFAULT_PRUNE;
-    const char *out = NULL, *unit = "block", *metric = NULL;
+    const char *out = NULL, *unit = "block", *metric = NULL, *time_arg = NULL;
+    double time_s = 0;
+    int limits[32], n_limits = 0;
+    bool limit_given = false;
     cli_common c = {o.model_dir, o.data_dir, "cpu", o.seed, o.threads};
     int i0 = argc >= 1 && argv[0][0] != '-' ? 1 : 0; /* argv[0] is "run" or the program */
     for (int i = i0; i < argc; i++) {
@@ -162,6 +226,14 @@ int cli_run(int argc, char **argv)
             if (!v || !cli_int("run", "--prune", v, 0, 511, &n))
                 return 2;
             o.prune_k = (int)n;
+        } else if (cli_flag("run", argc, argv, &i, "--pool", &v)) {
+            if (!v)
+                return 2;
+            if (strcmp(v, "all") && strcmp(v, "above-chance")) {
+                cli_error("run", "--pool: expected above-chance or all, found '%s'", v);
+                return 2;
+            }
+            o.pool_all = !strcmp(v, "all");
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
         } else if (!strcmp(argv[i], "--no-compute")) {
@@ -187,9 +259,18 @@ int cli_run(int argc, char **argv)
                 return 2;
             o.tasks = v;
         } else if (cli_flag("run", argc, argv, &i, "--limit", &v)) {
-            if (!v || !cli_int("run", "--limit", v, 0, 100000000, &n))
+            if (!v || !parse_limits(v, &o.limit, limits, &n_limits))
                 return 2;
-            o.limit = (int)n;
+            limit_given = true;
+        } else if (cli_flag("run", argc, argv, &i, "--time", &v)) {
+            if (!v || !cli_duration("run", "--time", v, &time_s))
+                return 2;
+            time_arg = v;
+        } else if (cli_flag("run", argc, argv, &i, "--rate", &v)) {
+            double g;
+            if (!v || !cli_double("run", "--rate", v, 0.001, 1e9, &g))
+                return 2;
+            o.rate = g * 1e9;
         } else if (cli_flag("run", argc, argv, &i, "--layers", &v)) {
             if (!v)
                 return 2;
@@ -250,6 +331,19 @@ int cli_run(int argc, char **argv)
                   "(use --estimate --shards N)");
         return 2;
     }
+    if (time_arg && (limit_given || o.n_shards > 0 || o.no_compute)) {
+        cli_error("run", "--time: not with %s (it chooses the item counts and computes here)",
+                  limit_given ? "--limit" : o.n_shards > 0 ? "--shard" : "--no-compute");
+        return 2;
+    }
+    if (o.rate > 0 && !time_arg && !o.estimate) {
+        cli_error("run", "--rate: only with --time or --estimate");
+        return 2;
+    }
+    if (n_limits > 0) {
+        o.task_limits = limits;
+        o.n_task_limits = n_limits;
+    }
     if (o.estimate_shards > 0 && !o.estimate) {
         cli_error("run", "--shards N: only with --estimate (to run a shard: --shard I/N)");
         return 2;
@@ -278,12 +372,41 @@ int cli_run(int argc, char **argv)
     abl_err err = {0};
     if (kern_init(NULL, &err))
         return cli_report("run", &err);
-    if (o.progress)
-        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s%s\n", o.model_dir,
-                o.tasks, o.limit, unit, o.estimate ? ", estimate only" : "");
+    study_budget bud;
+    memset(&bud, 0, sizeof bud);
+    if (time_arg) {
+        if (o.progress)
+            fprintf(stderr, "ablate run: planning --time %s: a pilot of %d items per task "
+                    "(one intact pass)%s\n", time_arg, STUDY_PILOT_ITEMS, o.rate > 0 ? "" :
+                    " and one timed work unit");
+        if (study_budget_plan(&o, time_s, &bud, &err))
+            return cli_report("run", &err);
+        print_plan(&bud, time_arg, o.rate > 0);
+        for (int t = 0; t < bud.n_tasks; t++)
+            limits[t] = bud.t[t].n;
+        o.task_limits = limits;
+        o.n_task_limits = bud.n_tasks;
+        if (o.estimate) {
+            study_budget_free(&bud);
+            return 0;
+        }
+    }
+    if (o.progress) {
+        char lim[200] = "";
+        size_t ll = 0;
+        for (int t = 0; t < o.n_task_limits && ll < sizeof lim - 16; t++)
+            ll += (size_t)snprintf(lim + ll, sizeof lim - ll, "%s%d", t ? "," : "",
+                                   o.task_limits[t]);
+        if (!o.task_limits)
+            snprintf(lim, sizeof lim, "%d", o.limit);
+        fprintf(stderr, "ablate run: model %s, tasks %s, limit %s, unit %s%s\n", o.model_dir,
+                o.tasks, lim, unit, o.estimate ? ", estimate only" : "");
+    }
     study_result *r = NULL;
-    if (study_run(&o, &r, &err))
+    if (study_run(&o, &r, &err)) {
+        study_budget_free(&bud);
         return cli_report("run", &err);
+    }
     if (r->estimated) {
         print_estimate(r, o.device, o.threads);
         study_result_free(r);
@@ -302,6 +425,14 @@ int cli_run(int argc, char **argv)
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
+    if (time_arg) {
+        char pd[32], ad[32];
+        ev_fmt_duration(pd, sizeof pd, bud.pilot_s + bud.overhead_s + bud.flops / bud.rate);
+        ev_fmt_duration(ad, sizeof ad, ev_now() - t_cli);
+        printf("--time %s: predicted %s, took %s (pilot and planning included)\n", time_arg,
+               pd, ad);
+        study_budget_free(&bud);
+    }
     printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
            "\n", r->run_dir, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);

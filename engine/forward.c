@@ -93,6 +93,14 @@ static abl_status check_batch(const model *m, const fwd_batch *b, const run_plan
                  (plan->topk > 0 && (!plan->topk_ids || !plan->topk_lp))))
         return abl_fail(err, ABL_E_ARG, "run plan: expected topk in [0, %d] with output "
                         "arrays, found %d", MODEL_TOPK_MAX, plan->topk);
+    if (plan && ((plan->probs_out != NULL) != (plan->negent_out != NULL) ||
+                 (plan->kl_out != NULL) != (plan->kl_probs != NULL) ||
+                 (plan->kl_out != NULL) != (plan->kl_negent != NULL)))
+        return abl_fail(err, ABL_E_ARG, "run plan: expected probs_out with negent_out, and "
+                        "kl_out with kl_probs and kl_negent");
+    if (plan && (plan->probs_out || plan->kl_out) && m->backend)
+        return abl_fail(err, ABL_E_UNSUPPORTED, "run plan: output distributions (KL) are not "
+                        "implemented on the CUDA backend (hint: --device cpu)");
     if (plan && plan->topk > 0 && m->backend)
         return abl_fail(err, ABL_E_UNSUPPORTED, "run plan: top-k logits are not implemented "
                         "on the CUDA backend (hint: --device cpu)");
@@ -165,6 +173,26 @@ static void score_rows(model *m, fwd_batch *b, const float *x, bool normed, cons
             if (k)
                 top_k(row, V, k, lse, plan->topk_ids + (size_t)(i0 + j) * k,
                       plan->topk_lp + (size_t)(i0 + j) * k);
+            if (plan && plan->probs_out) { /* p = exp(row - lse), and sum p log p */
+                float *p = plan->probs_out + (size_t)(i0 + j) * V;
+                double ne = 0;
+                for (int v = 0; v < V; v++) {
+                    double lp = (double)row[v] - lse;
+                    p[v] = (float)exp(lp);
+                    ne += p[v] * lp;
+                }
+                plan->negent_out[i0 + j] = ne;
+            }
+            if (plan && plan->kl_out) { /* KL = sum p log p - sum p (row - lse) */
+                const float *p = plan->kl_probs + (size_t)(i0 + j) * V;
+                double dot = 0, mass = 0;
+                for (int v = 0; v < V; v++) {
+                    dot += (double)p[v] * row[v];
+                    mass += p[v];
+                }
+                double kl = plan->kl_negent[i0 + j] - (dot - mass * lse);
+                plan->kl_out[i0 + j] = kl > 0 ? kl : 0; /* rounding can dip below 0 */
+            }
         }
     }
 }

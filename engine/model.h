@@ -118,6 +118,15 @@ typedef struct {
                                 * scored row are written to topk_ids / topk_lp */
     int32_t *topk_ids;         /* (n_score, topk) out: ids, most likely first */
     float *topk_lp;            /* (n_score, topk) out: their log-probs */
+    /* Output distributions of the scored rows (CPU only; for KL between two passes over the
+     * same batch). probs_out + negent_out: each row's full next-token distribution p and
+     * sum_v p log p. kl_probs + kl_negent (a reference pass's outputs, same rows) + kl_out:
+     * KL(p_ref || this pass) = sum_v p_ref (log p_ref - log q) in nats, per row. */
+    float *probs_out;          /* (n_score, V) out, with negent_out */
+    double *negent_out;        /* (n_score) out */
+    const float *kl_probs;     /* (n_score, V) reference probabilities */
+    const double *kl_negent;   /* (n_score) reference sum p log p */
+    double *kl_out;            /* (n_score) out */
 } run_plan;
 
 /* Run the batch under plan (NULL = plain forward) and fill b->score_lp / score_top1.

@@ -94,6 +94,12 @@ static void sweep_equal(tctx *t, study_unit unit)
     same_arrays(t, "acc_removed", A->acc_abl, B->acc_abl, a->n_units);
     same_arrays(t, "cos_score", A->cos_score, B->cos_score, a->n_units);
     same_arrays(t, "angular", A->ang, B->ang, a->n_units);
+    same_arrays(t, "kl", A->kl, B->kl, a->n_units);
+    same_arrays(t, "margin_drop", A->margin_drop, B->margin_drop, a->n_units);
+    for (int u = 0; u < a->n_units; u++) /* removing a unit of a random model moves the output */
+        T_CHECK(t, A->kl[u] > 0 && isfinite(A->kl[u]) && isfinite(A->margin_drop[u]));
+    t_note(t, "KL(intact || removed) %.4f %.4f %.4f %.4f nats", A->kl[0], A->kl[1], A->kl[2],
+           A->kl[3]);
     t_note(t, "unit %s: intact %.4f, removed %.4f %.4f %.4f %.4f, cos %.4f %.4f %.4f %.4f",
            a->unit_name, A->acc, A->acc_abl[0], A->acc_abl[1], A->acc_abl[2], A->acc_abl[3],
            A->cos_score[0], A->cos_score[1], A->cos_score[2], A->cos_score[3]);
@@ -123,7 +129,8 @@ static char *slurp(const char *path, size_t *n)
 }
 
 static const char *const report_files[] = {"layers.csv", "summary.json", "report.md",
-                                           "heatmap.svg", "scatter.svg", "pruning.svg"};
+                                           "heatmap.svg", "scatter.svg", "pruning.svg",
+                                           "confusion.svg"};
 
 void test_study_interrupted_resume_identical_files(tctx *t)
 {
@@ -232,7 +239,7 @@ void test_study_estimators(tctx *t)
     double hits[] = {1, 1, 1, 0, /* intact */ 1, 0, 0, 0, /* -u0 */ 1, 1, 1, 1 /* -u1 */};
     double w[] = {1, 1, 1, 1}, ch[] = {0.5, 0.5, 0.25, 0.25}, nt[] = {2, 2, 2, 2};
     double cs[] = {0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1}, ang[8] = {0};
-    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang};
+    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang, NULL, NULL, NULL};
     int ul[] = {0, 1};
     study_task_res T;
     memset(&T, 0, sizeof T);
