@@ -95,7 +95,7 @@ test-model: $(BUILD)/runner ablate
 # ---- model and data (issue 4) ------------------------------------------------------------
 MODEL_DIR = models/smollm2-135m-instruct
 # gguf2st links only what it needs, so `make model` never waits on the rest of the library.
-GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/jw.o loader/gguf.o loader/dequant.o \
+GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/gguf.o loader/dequant.o \
               loader/st_write.o loader/gguf_convert.o tools/gguf2st.o)
 
 $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
