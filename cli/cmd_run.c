@@ -14,15 +14,21 @@
 #include "cli.h"
 #include "../base/list.h"
 
-/* Items per task and pruning steps of the default run. Measured on the 2-core development
- * machine (AMD EPYC Zen 3, AVX2): with 12 items per task the default study feeds 5,722 tokens
- * per pass (piqa 586, arc_easy 455, hellaswag 1,609, wikitext-2 3,072) through 31 passes
- * (intact + 30 resumed), then 6 pruning passes; it took 476 CPU-seconds and 4 minutes 14
- * seconds of wall time on two cores (a run without pruning: 481 CPU-s, 4m32s on a busier
- * moment); 15 items took 5.6 minutes. */
-#define RUN_DEFAULT_LIMIT 12
-#define RUN_DEFAULT_PRUNE 3
-#define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
+/* The default run: tasks and items chosen so that `./ablate` fits 5 minutes on a 2-core Zen 3
+ * machine and every task's intact accuracy sits well above 3 standard errors over chance.
+ * Intact accuracies of SmolLM2-135M-Instruct (`ablate eval`, one pass, seed 1234): arc_easy
+ * acc_norm 46.55% +- 1.02 on all 2,376 items (41.5% +- 3.5 on a 200-item sample), chance 25%:
+ * 3 se need 48-81 items; lambada_openai acc 20.0% +- 7.4 (30 items), chance 0: ~36 items;
+ * wikitext-2 next-token accuracy, chance 0, far above it in any chunk; piqa 64.31% on all
+ * 1,838 items, chance 50%: ~101 items, 22.7 TFLOP (2m33s at 149 GFLOP/s) on its own; hellaswag
+ * 47.33% +- 4.09 (150 items): ~45 items of 4x the length, ~31 TFLOP. Cost model (`--estimate
+ * --rate 149`): 31.3 TFLOP for these counts without pruning, 3m29s at 149 GFLOP/s (the study's
+ * rate on that machine); the old default's 36.9 TFLOP took 5m56s there (104 GFLOP/s end to
+ * end), which would make this one 5m01s. */
+#define RUN_DEFAULT_TASKS "arc_easy,lambada_openai,wikitext2"
+#define RUN_DEFAULT_LIMITS "100,40,3"
+#define RUN_DEFAULT_LIMIT 40   /* items per task for any other --tasks */
+#define RUN_DEFAULT_PRUNE 0
 /* Work-unit token budget on --device cuda: 512-token batches leave an H200 mostly idle (M = 512
  * GEMMs and a launch-bound pass). 16384 tokens need about 0.5 GB of device scratch (27.6 KB a
  * token for SmolLM2-135M) and 1.1 GB of host memory for the saved residuals (L x D floats a
@@ -38,7 +44,13 @@ static void usage(FILE *f)
         "it. Prints a per-block table and the correlations; writes the run directory.\n\n"
         "options:\n"
         "  --tasks LIST       comma list of tasks, or 'all' (default: " RUN_DEFAULT_TASKS ")\n"
-        "  --limit N          items per task, a seeded sample; 0 = every item (default: %d)\n"
+        "  --limit N|LIST     items per task, a seeded sample; 0 = every item; or one count\n"
+        "                     per task in --tasks order (default: " RUN_DEFAULT_LIMITS " for the\n"
+        "                     default tasks, %d for others)\n"
+        "  --time BUDGET      choose the items per task to fit BUDGET (90s, 5m, 2h, 1h30m):\n"
+        "                     see 'Planning to a budget' below; not with --limit\n"
+        "  --rate GFLOPS      with --time or --estimate: assume this rate instead of timing a\n"
+        "                     work unit (plans then repeat exactly on any machine)\n"
         "  --layers LIST      blocks to remove, e.g. 0-9,20 (default: all)\n"
         "  --unit U           block | attn | mlp: remove whole blocks or one sub-block\n"
         "  --metric M         acc | acc_norm: override each task's headline metric\n"
@@ -73,14 +85,18 @@ static void usage(FILE *f)
         "                     complete, else leaves them to a second round or the report run\n"
         "  --no-compute       compute nothing: write the reports from the journals of DIR, or\n"
         "                     name the shards whose units are missing and fail\n\n"
-        "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
-        "laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about 16\n"
-        "full passes of the 135M-parameter model), and --prune 3 adds 6 passes. Measured on a\n"
-        "2-core AVX2 machine: %d items per task (5,722 tokens per pass) took 476 CPU-seconds,\n"
-        "4 minutes 14 seconds of wall time.\n"
-        "With so few items the multiple-choice accuracies carry standard errors of ~14 points,\n"
-        "so the report flags tasks within two standard errors of chance; wikitext-2 (3,072\n"
-        "scored tokens) is the precise one.\n"
+        "The default run (" RUN_DEFAULT_TASKS ", items " RUN_DEFAULT_LIMITS ", no pruning) is\n"
+        "chosen from measurement to finish within 5 minutes on a 2-core laptop-class CPU with\n"
+        "every task clearly above chance. Each item costs one intact pass plus 30 resumed passes\n"
+        "(about 16 full passes of the 135M model): 8,051 tokens per pass, 31.3 TFLOP by the\n"
+        "cost model, 3m29s at the 149 GFLOP/s the study reaches on a 2-core Zen 3 machine.\n"
+        "One-pass intact evaluations (`ablate eval --tasks T [--limit N]`): arc_easy acc_norm\n"
+        "46.6%% on all 2,376 items (41.5%% +- 3.5 on 200; chance 25%%: 3 standard errors above\n"
+        "chance need 48-81 items), lambada_openai acc 20.0%% +- 7.4 (30 items; chance 0: ~36\n"
+        "items), wikitext-2 next-token accuracy far above its chance of 0 in any 256-token\n"
+        "chunk. piqa (64.3%% on all items, chance 50%%) needs ~101 items, 22.7 TFLOP, and\n"
+        "hellaswag (47.3%%, chance 25%%) ~45 items 4x as long, ~31 TFLOP: either would push the\n"
+        "run past 5 minutes, so neither is in the default. --prune 3 adds 6 passes per item\n"        "(+34%% here). The report flags a task whose accuracy is within 2 se of chance.\n"
         "`ablate run --tasks all --limit 0` is the full study: 5.6M tokens per pass, 30.5\n"
         "PFLOP, about 57 hours on that machine (`--estimate` prints the cost of any options\n"
         "on yours before you start).\n\n"
@@ -94,9 +110,20 @@ static void usage(FILE *f)
         "writes reports byte-identical to a one-process run. A killed shard resumes when rerun.\n"
         "  seq 0 3 | xargs -P 4 -I{} ablate run --out runs/x --threads 1 --quiet --shard {}/4\n"
         "  ablate run --out runs/x --no-compute\n\n"
+        "Planning to a budget (--time): a pilot evaluates %d items of each task once, intact\n"
+        "(their headline accuracy acc, its standard error se, chance c), and the cost model\n"
+        "gives each task's FLOPs per item; the rate is one timed work unit's (or --rate). A task\n"
+        "needs n = (3 sd / (acc - c))^2 items, sd = se sqrt(pilot items), for its intact\n"
+        "accuracy to end 3 standard errors above chance (the report flags 2). What the budget\n"
+        "holds after the pilot and a reserve (5 s + 5%%) for loading and reports goes to every\n"
+        "task's need first and the spare grows all tasks by one factor; when not every need\n"
+        "fits, the cheapest needs are met first and the rest share what is left. The plan\n"
+        "(items, tokens, predicted time per task) is printed before the run and checked\n"
+        "against the cost model; the end prints predicted and actual time. With --estimate\n"
+        "it prints the plan only. A task not above chance in the pilot is marked so.\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT,
-        RUN_DEFAULT_LIMIT, study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, STUDY_PILOT_ITEMS,
+        study_definitions());
 }
 
 /* --limit N (every task) or N1,N2,... (one per task, in --tasks order). */
@@ -117,11 +144,12 @@ static bool parse_limits(const char *v, int *limit, int *limits, int *n_limits)
         ok = cli_int("run", "--limit", l.v[i], 0, 100000000, &n);
         limits[i] = (int)n;
     }
+    int n = l.n;
     abl_list_free(&l);
     if (!ok)
         return false;
     *limit = limits[0];
-    *n_limits = l.n > 1 ? l.n : 0;
+    *n_limits = n > 1 ? n : 0;
     return true;
 }
 
@@ -139,8 +167,13 @@ static void print_estimate(const study_result *r, int device, int threads)
                  threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
     }
     printf("estimate for %s\n", r->command);
-    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)\n\n",
-           r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9, where);
+    if (r->probe_seconds > 0)
+        printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)"
+               "\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9,
+               where);
+    else
+        printf("rate: %.1f GFLOP/s as given by --rate (nothing timed; %s)\n\n",
+               r->flops_per_s / 1e9, where);
     printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
            "TFLOP", "time");
     double tot_f = 0;
@@ -202,6 +235,7 @@ int cli_run(int argc, char **argv)
     o.tasks = RUN_DEFAULT_TASKS;
     o.limit = RUN_DEFAULT_LIMIT;
     o.prune_k = RUN_DEFAULT_PRUNE;
+    bool tasks_given = false;
     const char *out = NULL, *unit = "block", *metric = NULL, *time_arg = NULL;
     double time_s = 0;
     int limits[32], n_limits = 0;
@@ -258,6 +292,7 @@ int cli_run(int argc, char **argv)
             if (!v)
                 return 2;
             o.tasks = v;
+            tasks_given = true;
         } else if (cli_flag("run", argc, argv, &i, "--limit", &v)) {
             if (!v || !parse_limits(v, &o.limit, limits, &n_limits))
                 return 2;
@@ -340,6 +375,9 @@ int cli_run(int argc, char **argv)
         cli_error("run", "--rate: only with --time or --estimate");
         return 2;
     }
+    if (!tasks_given && !limit_given && !time_arg && !parse_limits(RUN_DEFAULT_LIMITS,
+                                                                     &o.limit, limits, &n_limits))
+        return 2;
     if (n_limits > 0) {
         o.task_limits = limits;
         o.n_task_limits = n_limits;

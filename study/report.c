@@ -174,6 +174,40 @@ static void analyses(const study_result *r, FILE *f, bool md)
                "spearman %s kendall %s (the cosine score: spearman %s)\n", b, ks, kk, cs);
 }
 
+/* Units whose drop CI excludes 0: sign +1 where removal costs accuracy (lo > 0), -1 where it
+ * helps (hi < 0), 0 otherwise (an undefined CI is not significant). */
+static int drop_sign(const study_task_res *T, int u)
+{
+    return T->drop_lo[u] > 0 ? 1 : T->drop_hi[u] < 0 ? -1 : 0;
+}
+
+/* One line per task (and pooled): how many units' drops are significant and which, costing
+ * accuracy first, then helping. md: a markdown list. */
+static void significant_lines(const study_result *r, FILE *f, bool md)
+{
+    for (int t = 0; t <= r->n_tasks; t++) {
+        const study_task_res *T = t < r->n_tasks ? &r->tasks[t] : &r->pooled;
+        if (t == r->n_tasks && r->n_tasks < 2)
+            break;
+        int n[2] = {0, 0};
+        for (int u = 0; u < r->n_units; u++)
+            if (drop_sign(T, u))
+                n[drop_sign(T, u) < 0]++;
+        fprintf(f, "%s%-16s %2d of %d significant%s", md ? "- " : "  ", T->name, n[0] + n[1],
+                r->n_units, n[0] ? "; removal costs accuracy:" : "");
+        for (int sg = 1; sg >= -1; sg -= 2) {
+            if (sg < 0 && n[1])
+                fprintf(f, "; removal helps:");
+            for (int u = 0; u < r->n_units; u++)
+                if (drop_sign(T, u) == sg) {
+                    char lab[32];
+                    fprintf(f, " %s", report_unit_label(r, u, lab, sizeof lab));
+                }
+        }
+        fprintf(f, "%s\n", T->near_chance ? " (near chance: noise)" : "");
+    }
+}
+
 void report_table(const study_result *r, FILE *f, bool utf8)
 {
     const study_task_res *P = &r->pooled;
@@ -219,6 +253,9 @@ void report_table(const study_result *r, FILE *f, bool utf8)
     }
     if (r->n_tasks > 1)
         fprintf(f, "  pooled: %s\n", r->pool_rule);
+    fprintf(f, "\n%ss whose accuracy drop is significant (95%% CI of the paired drop "
+               "excludes 0):\n", r->unit_name);
+    significant_lines(r, f, false);
     fprintf(f, "\ncosine score vs accuracy drop: rank correlations first (bootstrap 95%% "
                "percentile CIs over items, %d resamples; * = over 5%% of them undefined):\n",
             r->n_boot);
@@ -397,6 +434,15 @@ static void jtask(jw *w, const study_result *r, const study_task_res *T)
     }
     jw_key(w, "drop_ci_method");
     jw_str(w, T->drop_ci);
+    /* units whose drop CI excludes 0, by block index: removal costs accuracy / helps */
+    for (int sg = 1; sg >= -1; sg -= 2) {
+        jw_key(w, sg > 0 ? "significant_cost_units" : "significant_help_units");
+        jw_arr_begin(w);
+        for (int u = 0; u < r->n_units; u++)
+            if (drop_sign(T, u) == sg)
+                jw_int(w, r->unit_layer[u]);
+        jw_arr_end(w);
+    }
     jarr(w, "cos_score", T->cos_score, r->n_units);
     jarr(w, "cos_raw", T->cos_raw, r->n_units);
     jarr(w, "angular_distance", T->ang, r->n_units);
@@ -672,6 +718,10 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
         }
         fputc('\n', f);
     }
+    fprintf(f, "\n## Significant drops\n\n%ss whose drop's 95%% CI (above) excludes 0: "
+               "removing them costs (or helps) accuracy beyond the noise of these items.\n\n",
+            r->unit_name);
+    significant_lines(r, f, true);
     fprintf(f, "\n## The paper's analyses\n\n");
     analyses(r, f, true);
     fprintf(f, "\nPer unit, pooled, with bootstrap 95%% CIs; neither is the paper's metric: "

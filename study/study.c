@@ -158,7 +158,9 @@ static abl_status plan_units(study_ctx *c, ev_task **tasks, int n_tasks, int n_s
     if (!c->off1 || !c->off2 || !c->nb)
         return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
     for (int t = 0; t < n_tasks && !s; t++) {
-        s = study_task_costs(c, tasks[t], NULL, NULL, &c->nb[t], err);
+        long long tok = 0;
+        s = study_task_costs(c, tasks[t], NULL, NULL, &c->nb[t], &tok, err);
+        c->work_total += tok * (1 + c->n_units + 2 * c->prune_K);
         c->off1[t] = n1;
         n1 += c->nb[t];
     }
@@ -176,7 +178,8 @@ static abl_status plan_units(study_ctx *c, ev_task **tasks, int n_tasks, int n_s
     if (!cost || !ld || !c->owner || !c->missing)
         s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
     for (int t = 0; t < n_tasks && !s; t++)
-        s = study_task_costs(c, tasks[t], cost + c->off1[t], cost + c->off2[t], &c->nb[t], err);
+        s = study_task_costs(c, tasks[t], cost + c->off1[t], cost + c->off2[t], &c->nb[t], NULL,
+                             err);
     if (!s && n_shards > 0)
         s = study_shard_assign(cost, n1, n_shards, c->owner, ld, err);
     if (!s && n_shards > 0)
@@ -200,7 +203,8 @@ static abl_status missing_error(study_ctx *c, ev_task **tasks, int n_tasks, abl_
     double *cost = malloc(sizeof(double) * (size_t)(c->n_all + 1));
     abl_status s = own && cost ? ABL_OK : abl_fail(err, ABL_E_NOMEM, "study: out of memory");
     for (int t = 0; !s && t < n_tasks; t++)
-        s = study_task_costs(c, tasks[t], cost + c->off1[t], cost + c->off2[t], &c->nb[t], err);
+        s = study_task_costs(c, tasks[t], cost + c->off1[t], cost + c->off2[t], &c->nb[t], NULL,
+                             err);
     for (int i = 0; i < nn && !s && ll < sizeof list - 40; i++) {
         if ((s = study_shard_assign(cost, n1, ns[i], own, NULL, err)) ||
             (s = study_shard_assign(cost + n1, c->n_all - n1, ns[i], own + n1, NULL, err)))
@@ -367,6 +371,9 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
                         err)))
         goto fail;
     r->n_shard_est = est_n;
+    c.show = o->progress && !o->estimate;
+    if (c.show)
+        ev_progress_begin_work(&c.pr, stderr, "study", "token-passes", c.work_total);
     for (int t = 0; t < n_tasks; t++)
         if ((s = study_task_run(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
             goto fail;
@@ -384,6 +391,8 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
         if ((s = study_store_refresh(c.store, err)))
             goto fail;
         c.units_missing = c.units_total = c.units_resumed = 0; /* counted again below */
+        if (c.show)
+            ev_progress_begin_work(&c.pr, stderr, "study", "token-passes", c.work_total);
         for (int t = 0; t < n_tasks; t++) {
             study_raw_free(&raw[t]);
             memset(&raw[t], 0, sizeof raw[t]);
@@ -404,6 +413,10 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     study_pool(r->tasks, r->tasks, n_tasks, n_units, &r->pooled);
     if ((s = study_prune_curves(&c, tasks, n_tasks, r, err)))
         goto fail;
+    if (c.show) {
+        ev_progress_label(&c.pr, "study");
+        ev_progress_end(&c.pr);
+    }
     if (c.my >= 0)
         goto shard_done;
     if (c.units_missing) {
@@ -438,6 +451,8 @@ shard_done:
     r->wall_seconds = ev_now() - t_start;
     goto cleanup;
 fail:
+    if (c.show && c.pr.active && c.pr.tty)
+        fputc('\n', stderr); /* end the redrawn line */
     if (s == ABL_E_INTERRUPTED && c.dir)
         abl_fail(err, ABL_E_INTERRUPTED, "interrupted: %d work units finished and saved in "
                  "%s (hint: run the same command again to resume)",

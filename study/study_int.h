@@ -192,6 +192,10 @@ typedef struct {
     int *off1, *off2, *nb;      /* (n_tasks) first unit index of each task's sweep and pruning
                                  * units; its batches */
     int prune_K;                /* pruning steps (0 = none) */
+    /* the run's progress: tokens x passes of every unit, one ETA (progress on, no estimate) */
+    ev_progress pr;
+    bool show;
+    long long work_total;
     /* estimate mode: the one timed work unit */
     double probe_s, probe_flops;
     long long probe_tok;
@@ -239,9 +243,10 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
 abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
                               abl_err *err);
 /* Cost of every unit of task t (phase 1 into cost1[nb], pruning passes into cost2[2 K nb],
- * ordered curve, step, batch); *nb = its batches (cost arrays NULL: count only). */
+ * ordered curve, step, batch); *nb = its batches (cost arrays NULL: count only); *n_tok (may
+ * be NULL) = tokens of one pass over the task. */
 abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, double *cost2,
-                            int *nb, abl_err *err);
+                            int *nb, long long *n_tok, abl_err *err);
 void study_raw_free(study_raw *r);
 
 /* Scratch that only grows: returns p when *cap >= need, else frees p and returns a fresh

@@ -184,13 +184,15 @@ static int sweep_decode(study_ctx *c, void *user, const char *p)
 static const study_unit_ops sweep_ops = {sweep_compute, sweep_encode, sweep_decode};
 
 abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, double *cost2,
-                            int *nb, abl_err *err)
+                            int *nb, long long *n_tok, abl_err *err)
 {
     ev_plan plan;
     memset(&plan, 0, sizeof plan);
     ev_plan_opts po = plan_opts(c);
     abl_status s = ev_plan_make(&plan, t, NULL, t->n_items, &po, err);
     *nb = s ? 0 : plan.n_batches;
+    if (n_tok)
+        *n_tok = s ? 0 : plan.n_tok;
     for (int bi = 0; !s && bi < plan.n_batches && cost1; bi++) {
         const fwd_batch *fb = &plan.batches[bi].fb;
         cost1[bi] = study_sweep_flops(&c->sw, fb, c->unit_layer, c->n_units);
@@ -352,11 +354,10 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
         s = estimate_task(c, t, &plan, &su, T, err);
         goto done;
     }
-    ev_progress pr;
-    char label[128];
-    snprintf(label, sizeof label, "%d/%d %.30s x%d passes", ti + 1, n_tasks, t->name, nv);
-    if (c->o->progress)
-        ev_progress_begin(&pr, stderr, label, n, plan.n_tok);
+    char label[64];
+    snprintf(label, sizeof label, "sweep %d/%d %.30s", ti + 1, n_tasks, t->name);
+    if (c->show)
+        ev_progress_label(&c->pr, label);
     double t0 = ev_now();
     int missing0 = c->units_missing;
     for (int bi = 0; bi < plan.n_batches && !s; bi++) {
@@ -370,13 +371,11 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
         su.eb = eb;
         study_unit_state st;
         s = study_unit_do(c, key, c->off1[ti] + bi, &sweep_ops, &su, &st, err);
-        if (!s && c->o->progress && st == UNIT_RESUMED)
-            ev_progress_skip(&pr, eb->n_items, eb->fb.n_tok);
-        else if (!s && c->o->progress && st == UNIT_COMPUTED)
-            ev_progress_update(&pr, eb->n_items, eb->fb.n_tok);
+        /* tokens x passes: the intact pass and one (resumed) pass per removed unit */
+        if (!s && c->show)
+            (st == UNIT_COMPUTED ? ev_progress_update : ev_progress_skip)(
+                &c->pr, 0, (int64_t)eb->fb.n_tok * nv);
     }
-    if (c->o->progress)
-        ev_progress_end(&pr);
     if (s || c->units_missing > missing0) /* incomplete: no estimates */
         goto done;
     T->seconds = ev_now() - t0;
@@ -518,12 +517,10 @@ abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_
             s = ev_results_alloc(&R, tk, err);
         if (!s)
             s = ev_plan_make(&plan, tk, NULL, tk->n_items, &po, err);
-        ev_progress pr;
-        if (!s && c->o->progress) {
-            char label[128];
-            snprintf(label, sizeof label, "%d/%d %.30s pruning x%d passes", t + 1, n_tasks,
-                     tk->name, 2 * K);
-            ev_progress_begin(&pr, stderr, label, 2LL * K * tk->n_items, 2LL * K * plan.n_tok);
+        if (!s && c->show) {
+            char label[64];
+            snprintf(label, sizeof label, "pruning %d/%d %.30s", t + 1, n_tasks, tk->name);
+            ev_progress_label(&c->pr, label);
         }
         prune_unit pu = {tk, NULL, &R, sc, NULL, 0, 0, ""};
         for (int cv = 0; cv < 2 && !s; cv++) {
@@ -536,13 +533,10 @@ abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_
                 bool resumed = false;
                 s = pruned_acc(c, t, &pu, &plan, cv, k, &a, &resumed, err);
                 r->prune_acc[cv][k] += a / n_tasks;
-                if (!s && c->o->progress)
-                    (resumed ? ev_progress_skip : ev_progress_update)(&pr, tk->n_items,
-                                                                      plan.n_tok);
+                if (!s && c->show)
+                    (resumed ? ev_progress_skip : ev_progress_update)(&c->pr, 0, plan.n_tok);
             }
         }
-        if (!s && c->o->progress)
-            ev_progress_end(&pr);
         ev_plan_free(&plan);
         ev_results_free(&R);
         free(sc);
