@@ -71,7 +71,7 @@ $(BUILD)/runner: $(TEST_OBJ) $(LIB_OBJ)
 
 # Fast tier: no network, no real model. The runner prints one line per test and
 # "N passed, N failed" last.
-test: $(BUILD)/runner ablate
+test: $(BUILD)/runner ablate $(BUILD)/mkmodel
 	./$(BUILD)/runner
 
 test-asan:
@@ -101,6 +101,13 @@ GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/jw.o loader/gguf.o loader/de
               loader/st_write.o loader/gguf_convert.o tools/gguf2st.o)
 
 $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# mkmodel writes a seeded random model of any shape (SmolLM2-135M's by default) for gpu-check.
+MKMODEL_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/json.o loader/config.o \
+              loader/safetensors.o loader/hf_names.o loader/st_write.o tools/mkmodel.o)
+
+$(BUILD)/mkmodel: $(MKMODEL_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 model: $(BUILD)/gguf2st
@@ -188,6 +195,11 @@ $(BUILD)/%.o: %.cu
 $(BUILD)/ablate-cuda: $(BUILD)/ablate.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# tools/gpu_sgemm_bench: our SGEMM against cuBLAS (linked here only, never into ablate).
+$(BUILD)/tools/gpu_sgemm_bench.o: ISA_FLAGS = -I$(CUDA_HOME)/include
+$(BUILD)/gpu_sgemm_bench: $(BUILD)/tools/gpu_sgemm_bench.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcublas
+
 CUDA_NO_NVCC = nvcc not found (expected '$(NVCC)' on PATH; hint: install the CUDA toolkit or \
                set NVCC=/path/to/nvcc); the CPU build is plain 'make'
 
@@ -210,6 +222,25 @@ cuda-emu:
 	sh tools/cuda_emu/run.sh
 
 .PHONY: cuda-check cuda-emu
+
+# ---- gpu-check (issue 18): tools/gpu_check.sh on a GPU machine (build, CUDA tests, CPU vs CUDA
+# log-likelihoods, SGEMM vs cuBLAS, PIQA study wall time, full-study estimate; one table).
+# `make gpu-carry` fills .gpucarry/ (git-ignored) with what must travel to that machine: the
+# tokenizer and the benchmark data. ARGS passes options (ARGS="--device cpu --tiny" rehearses).
+gpu-check:
+	bash tools/gpu_check.sh $(ARGS)
+
+gpu-carry:
+	@test -f $(MODEL_DIR)/tokenizer.json || { echo "make gpu-carry: $(MODEL_DIR)/tokenizer.json \
+	  missing (hint: make model)"; exit 1; }
+	@test -f data/tasks/.complete || { echo "make gpu-carry: data/tasks is incomplete (hint: \
+	  make data)"; exit 1; }
+	rm -rf .gpucarry && mkdir -p .gpucarry
+	cp $(MODEL_DIR)/tokenizer.json .gpucarry/ && cp -RL data/tasks .gpucarry/tasks
+	@echo "make gpu-carry: $$(du -sh .gpucarry | cut -f1) in .gpucarry; device command: \
+	  make gpu-check, carry [\".gpucarry\"]"
+
+.PHONY: gpu-check gpu-carry
 
 # ---- fuzzing (issue 11): libFuzzer targets for the parsers (tests/fuzz/fuzz_*.c), built with
 # clang + ASan + UBSan into build-fuzz/. `make fuzz-smoke` runs each target FUZZ_SECS seconds

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  --json FILE         write every number (and per-item results) as JSON\n"
     "  --model DIR         model folder (default " DEFAULT_MODEL_DIR ")\n"
     "  --threads N         worker threads (default: all cores)\n"
+    "  --device D          cpu | cuda (default: cpu; ABLATE_CUDA_TF32=1 uses TF32 matmuls)\n"
     "  --data-dir DIR      benchmark folders (default data/tasks, made by `make data`)\n"
     "  --batch-tokens N    token budget of one packed batch (default 2048)\n"
     "  --no-share          score every choice as its own sequence (slower; for checks)\n"
@@ -219,6 +220,7 @@ int cli_eval(int argc, char **argv)
     const char *tasks = NULL, *corpus = NULL, *json = NULL, *model_dir = DEFAULT_MODEL_DIR;
     const char *data_dir = "data/tasks";
     long limit = 0, seed = 1234, threads = 0, ctx = 256, batch_tokens = 2048;
+    int device = 0;
     bool no_share = false, quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -253,6 +255,9 @@ int cli_eval(int argc, char **argv)
                 return 2;
         } else if (cli_flag("eval", argc, argv, &i, "--threads", &v)) {
             if (!v || !cli_int("eval", "--threads", v, 1, 1024, &threads))
+                return 2;
+        } else if (cli_flag("eval", argc, argv, &i, "--device", &v)) {
+            if (!v || (device = cli_device("eval", v)) < 0)
                 return 2;
         } else if (cli_flag("eval", argc, argv, &i, "--ctx", &v)) {
             if (!v || !cli_int("eval", "--ctx", v, 1, 1 << 20, &ctx))
@@ -301,6 +306,7 @@ int cli_eval(int argc, char **argv)
     model *m = NULL;
     model_opts mo = model_opts_default();
     mo.threads = (int)threads;
+    mo.device = device;
     task_run *runs = calloc((size_t)n_names, sizeof *runs);
     int rc = 0, n_done = 0;
     if (!runs) {

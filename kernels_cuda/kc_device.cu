@@ -1,6 +1,7 @@
 /* kernels_cuda/kc_device.cu - device selection, memory helpers and CUDA error reporting for
  * the CUDA backend. Every API call is checked and reported with file:line; nothing exits. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kc_int.h"
@@ -92,6 +93,9 @@ abl_status kc_init(int ordinal, abl_err *err)
     kc_sms = p.multiProcessorCount > 0 ? p.multiProcessorCount : 1;
     snprintf(kc_desc, sizeof kc_desc, "%.160s, sm_%d%d, %d SMs, %.1f GiB", p.name, p.major, p.minor,
              p.multiProcessorCount, (double)p.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
+    const char *tf = getenv("ABLATE_CUDA_TF32");
+    if (tf && *tf)
+        kc_use_tf32 = strcmp(tf, "0") != 0;
     kc_ready = 1;
     return ABL_OK;
 }

@@ -75,7 +75,8 @@ abl_status kc_sgemm_tf32(float *y, const float *x, const float *w, int m, int n,
 abl_status kc_matmul(float *y, const float *x, const float *w, int m, int n, int k,
                      int accumulate, abl_err *err);
 
-/* Use the TF32 path in kc_matmul (on != 0) or plain FP32 (0, the default). Not thread-safe. */
+/* Use the TF32 path in kc_matmul (on != 0) or plain FP32 (0, the default). Not thread-safe.
+ * kc_init sets it from the environment: ABLATE_CUDA_TF32=1 on, =0 off, unset leaves it. */
 void kc_set_tf32(int on);
 int kc_tf32(void);
 

@@ -52,6 +52,7 @@ static const bad_case cases[] = {
     {CAT_FLAGS, "generate --model @M/good --prompt hi --threads abc", 2, "expected an integer", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --unit foo", 2, "--unit: expected block, attn or mlp", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --device tpu", 2, "--device: expected cpu or cuda", 0},
+    {CAT_FLAGS, "eval " RUN_GOOD " --device tpu", 2, "--device: expected cpu or cuda", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --boot 5", 2, "--boot: 5 is out of range", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --prune -1", 2, "--prune: -1 is out of range", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --prune two", 2, "--prune: expected an integer", 0},
@@ -370,10 +371,8 @@ static void run_category(tctx *t, int cat)
     subst['R' - 'A'] = sub[2];
     subst['F' - 'A'] = sub[3];
     subst['X' - 'A'] = sub[4];
-    if (access(hx_binary(), X_OK) != 0) {
-        t_fail(t, "%s is not built (run `make ablate` first, or set ABLATE_BIN)", hx_binary());
+    if (!hx_need_binary(t))
         return;
-    }
     make_prev_run(t, subst);
     if (t_failed(t))
         return;

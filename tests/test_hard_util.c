@@ -23,6 +23,18 @@ const char *hx_binary(void)
     return b && *b ? b : "./ablate";
 }
 
+int hx_need_binary(tctx *t)
+{
+    if (access(hx_binary(), X_OK) == 0)
+        return 1;
+    const char *b = getenv("ABLATE_BIN");
+    if (b && *b)
+        t_fail(t, "ABLATE_BIN=%s is not an executable", b);
+    else
+        t_skip(t, "./ablate is not built (run `make ablate`; `make test` builds it)");
+    return 0;
+}
+
 double hx_now(void)
 {
     struct timespec ts;

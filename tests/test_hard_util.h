@@ -21,6 +21,12 @@ typedef struct {
  * else ./ablate (tests run from the repository root). Static string; thread-unsafe getenv. */
 const char *hx_binary(void);
 
+/* 1 when hx_binary() is an executable. Otherwise 0, and: when ABLATE_BIN is unset the test is
+ * skipped ("./ablate is not built": a runner built alone, e.g. on a GPU machine, has no
+ * binary beside it; `make test` always builds it); when ABLATE_BIN names a missing file the
+ * test fails. */
+int hx_need_binary(tctx *t);
+
 /* Start `hx_binary() argv[0] argv[1] ...` (argv NULL-terminated, argv[0] is the first argument
  * after the program, e.g. "run"). stdout goes to out_path, stderr to err_path (created or
  * truncated; NULL = /dev/null). fsize > 0 sets RLIMIT_FSIZE in the child (SIGXFSZ ignored, so

@@ -92,10 +92,8 @@ static double setup(tctx *t, setup_t *S, char **ref_tree)
         t_fail(t, "command too long");
         return -1;
     }
-    if (access(hx_binary(), X_OK) != 0) {
-        t_fail(t, "%s is not built (run `make ablate` first, or set ABLATE_BIN)", hx_binary());
+    if (!hx_need_binary(t))
         return -1;
-    }
     write_task(t, S->root);
     hx_result r;
     hx_run(S->argv, S->root, 0, 300, &r);
