@@ -234,8 +234,8 @@ int cli_run(int argc, char **argv)
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
-    printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
-           "\n", out, r->prune_k > 0 ? "pruning.svg, " : "");
+    printf("open %s/report.html in a browser (also: report.md, summary.json, layers.csv, "
+           "heatmap.svg, scatter.svg, %stiming.json)\n", out, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;
 }

@@ -83,9 +83,11 @@ static void header(FILE *f, int w, int h, const char *title, bool inline_svg)
         w = (int)(text_w(title, 16) + 40);
     if (!inline_svg)
         fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" %swidth=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n<title>",
-            inline_svg ? "class=\"fig\" role=\"img\" " : "", w, h, w, h);
+    fputs("<svg xmlns=\"http://www.w3.org/2000/svg\" ", f);
+    if (inline_svg) /* scales down with the page, never up past its own size */
+        fprintf(f, "class=\"fig\" role=\"img\" style=\"max-width:%dpx\" ", w);
+    fprintf(f, "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">"
+               "\n<title>", w, h, w, h);
     report_xml_esc(f, title);
     fprintf(f, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", w, h);
     text(f, w / 2.0, 24, "middle", 16, title, 0);
@@ -264,7 +266,8 @@ void report_svg_scatter(const study_result *r, FILE *f, bool inline_svg)
     double leg_w = text_w("numbers: block", 12);
     char leg[160];
     for (int t = 0; t < r->n_tasks; t++) {
-        snprintf(leg, sizeof leg, "%s (r = %.2f)", r->tasks[t].name, r->tasks[t].c_drop.pearson);
+        snprintf(leg, sizeof leg, "%s (Spearman %+.2f)", r->tasks[t].name,
+                 r->tasks[t].c_drop.spearman);
         leg_w = fmax(leg_w, text_w(leg, 12));
     }
     int W = (int)fmax(800, 620 + 24 + leg_w + 12), H = 480;
@@ -305,7 +308,7 @@ void report_svg_scatter(const study_result *r, FILE *f, bool inline_svg)
             fprintf(f, " unit %s: cos score %.5g, drop %.2f</title></circle>\n",
                     report_unit_label(r, u, lab, sizeof lab), x, T->drop[u]);
         }
-        snprintf(leg, sizeof leg, "%s (r = %.2f)", T->name, T->c_drop.pearson);
+        snprintf(leg, sizeof leg, "%s (Spearman %+.2f)", T->name, T->c_drop.spearman);
         legend_item(f, 620, 70 + 20 * t, col, leg, NULL);
     }
     /* Block numbers on the points that matter, in the task's colour, where there is room. */
