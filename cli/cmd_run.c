@@ -235,7 +235,8 @@ int cli_run(int argc, char **argv)
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
     printf("open %s/report.html in a browser (also: report.md, summary.json, layers.csv, "
-           "heatmap.svg, scatter.svg, %stiming.json)\n", out, r->prune_k > 0 ? "pruning.svg, " : "");
+           "heatmap.svg, scatter.svg, %stiming.json)\n", out,
+           r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;
 }

@@ -35,7 +35,8 @@ static const char *const css =
     "@media (max-width:40rem){body{font-size:15px;padding:.6rem}table{font-size:.8rem}"
     "svg.fig{min-width:36rem}}\n"
     "@media print{body{max-width:none;font-size:10pt;padding:0}h2{break-after:avoid}"
-    "figure,tr{break-inside:avoid}.scroll{overflow:visible}svg.fig{min-width:0}table{font-size:7.5pt}"
+    "figure,tr{break-inside:avoid}.scroll{overflow:visible}svg.fig{min-width:0}"
+    "table{font-size:7.5pt}"
     "th,td{padding:1px 3px}th:first-child,td:first-child{position:static}}\n";
 
 /* Text with HTML's special characters escaped. */
@@ -220,8 +221,8 @@ static void pruning_section(const study_result *r, FILE *f)
     fputs("</table></div>\n<figure><div class=\"scroll\">\n", f);
     report_svg_pruning(cv, 2, title, "blocks removed (the k ranked lowest)", "mean accuracy (%)",
                        f, true);
-    fputs("</div><figcaption>Solid: blocks removed in order of the cosine score; dashed: in order of "
-          "the measured accuracy drop.</figcaption>\n</figure>\n", f);
+    fputs("</div><figcaption>Solid: blocks removed in order of the cosine score; dashed: in order "
+          "of the measured accuracy drop.</figcaption>\n</figure>\n", f);
 }
 
 static void figures_section(const study_result *r, FILE *f)
@@ -233,8 +234,8 @@ static void figures_section(const study_result *r, FILE *f)
           "right; points far from that trend are blocks it misjudges.</figcaption>\n</figure>\n"
           "<figure><div class=\"scroll\">\n", f);
     report_svg_heatmap(r, f, true);
-    fputs("</div><figcaption>Accuracy relevance: red = removing the block destroys accuracy, white = "
-          "no effect, blue = removing it helps, grey = undefined (task at chance).</figcaption>"
+    fputs("</div><figcaption>Accuracy relevance: red = removing the block destroys accuracy, "
+          "white = no effect, blue = removing it helps, grey = undefined (task at chance).</figcaption>"
           "\n</figure>\n", f);
 }
 

@@ -382,7 +382,8 @@ void report_svg_heatmap(const study_result *r, FILE *f, bool inline_svg)
     for (int i = 0; i < 3; i++)
         note_w = fmax(note_w, text_w(notes[i], 11));
     int x0 = 80, y0 = 90, lx = x0 + cols * cw + 30;
-    int w = (int)(lx + 26 + note_w + 16), h = y0 + (r->n_units * ch > 280 ? r->n_units * ch : 280) + 40;
+    int w = (int)(lx + 26 + note_w + 16);
+    int h = y0 + (r->n_units * ch > 280 ? r->n_units * ch : 280) + 40; /* the legend is 280 tall */
     header(f, w, h, "Accuracy relevance per block and task", inline_svg);
     for (int c = 0; c < cols; c++) {
         const study_task_res *T = c < r->n_tasks ? &r->tasks[c] : &r->pooled;

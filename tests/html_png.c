@@ -82,8 +82,9 @@ static int huff_decode(bits *b, const huff *h)
     return -1;
 }
 
-static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10,  11,  13,
+                                      15, 17, 19, 23, 27, 31, 35, 43,  51,  59,
+                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
 static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                       2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
 static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
@@ -125,7 +126,8 @@ static int codes(bits *b, const huff *lit, const huff *dist, uint8_t *out, size_
 
 static int dynamic_tables(bits *b, huff *lit, huff *dist)
 {
-    static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    static const uint8_t order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                      11, 4,  12, 3, 13, 2, 14, 1, 15};
     uint8_t len[320] = {0};
     int nlen = nbits(b, 5) + 257, ndist = nbits(b, 5) + 1, ncode = nbits(b, 4) + 4;
     if (nlen > 286 || ndist > 30)

@@ -104,7 +104,8 @@ void test_report_html_tiny_run(tctx *t)
         const char *must[] = {"<!DOCTYPE html>", "name=\"viewport\"", "@media print",
                               "id=\"accuracy\"", "id=\"agreement\"", "id=\"figures\"",
                               "id=\"units\"", "id=\"pruning\"", "id=\"defs\"", "id=\"config\"",
-                              "near chance", "a&amp;b&lt;c&gt;_a_rather", "test &lt;run&gt; &amp; report",
+                              "near chance", "a&amp;b&lt;c&gt;_a_rather",
+                              "test &lt;run&gt; &amp; report",
                               r->model_sha256, r->tasks[0].data_sha256, "class=\"scroll\""};
         for (size_t i = 0; i < sizeof must / sizeof *must; i++)
             if (!strstr(html, must[i]))
