@@ -22,7 +22,9 @@ endif
 
 LIB_SRC  = $(filter-out $(ISA_EXCLUDE),$(wildcard base/*.c loader/*.c kernels/*.c engine/*.c eval/*.c study/*.c cli/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/runner.c tests/t.c tests/t_alloc.c
+# The runner's allocations go through tests/t_alloc.c (planted allocation failures).
+ALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=aligned_alloc
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
 
 # ---- CUDA (issue 10): which objects stand for kernels_cuda.h. The CPU build links the stub and
@@ -45,7 +47,7 @@ endif
 $(BUILD)/kernels/avx2%.o:   ISA_FLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/kernels/avx512%.o: ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
-.PHONY: all build test test-asan test-html test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
+.PHONY: check-layers all build test test-asan test-html test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
 
 all: build
 	@$(MAKE) --no-print-directory model-if-missing data-if-missing
@@ -67,12 +69,17 @@ $(BUILD)/tests/registry.o: $(BUILD)/tests/registry.c
 	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
 $(BUILD)/runner: $(TEST_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALLOC_WRAP) -o $@ $^ $(LDLIBS)
 
 # Fast tier: no network, no real model. The runner prints one line per test and
 # "N passed, N failed" last.
-test: $(BUILD)/runner ablate $(BUILD)/mkmodel
+test: check-layers $(BUILD)/runner ablate $(BUILD)/mkmodel
 	./$(BUILD)/runner
+
+# Includes never point up the stack (base < loader, kernels < kernels_cuda < engine < eval < study
+# < cli < ablate.c); tools/check_layers.sh names each violation. Part of `make test`.
+check-layers:
+	@sh tools/check_layers.sh
 
 test-asan:
 	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -264,7 +271,7 @@ FUZZ_SRC_tokenizer = engine/tokenizer.c engine/tok_bpe.c engine/tok_pretok.c eng
 # tokjson: loading an arbitrary tokenizer.json, then encode/decode with it; journal: a run
 # directory's journal.tsv (torn, corrupt or foreign), then append and reopen
 FUZZ_TARGETS   += datasets tokjson journal
-FUZZ_SRC_datasets = eval/docs.c $(wildcard eval/task_*.c)
+FUZZ_SRC_datasets = base/sha256.c eval/docs.c $(wildcard eval/task_*.c)
 FUZZ_SRC_tokjson  = $(FUZZ_SRC_tokenizer)
 FUZZ_SRC_journal  = base/sha256.c study/journal.c
 # A new target: add its name to FUZZ_TARGETS, write tests/fuzz/fuzz_NAME.c, seed
@@ -311,7 +318,7 @@ fuzz:
 # test-valgrind: end-to-end runs of ./ablate on the tiny model under memcheck (tests/valgrind.sh).
 TSAN_TESTS ?= kernels_ model_threads_agree model_ref_kernels_agree model_cli_generate eval_run \
               study_resume study_interrupted
-.PHONY: test-tsan test-valgrind fuzz-list
+.PHONY: test-tsan test-valgrind test-slurm fuzz-list
 
 $(BUILD)/ablate-san: $(BUILD)/ablate.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -324,6 +331,12 @@ test-tsan:
 
 test-valgrind: ablate
 	sh tests/valgrind.sh ./ablate
+
+# test-slurm (issue 16): a sharded study as a job array on a real single-node Slurm on localhost
+# (installs slurm-wlm and munge when missing; skips where slurmctld cannot start), byte for byte
+# against the one-process run, with one shard cancelled mid-run and resubmitted (tests/slurm.sh).
+test-slurm: ablate
+	bash tests/slurm.sh ./ablate
 
 fuzz-list:
 	@echo $(FUZZ_TARGETS)

@@ -27,6 +27,11 @@ int cli_bench_forward(int argc, char **argv);
  * cli/bench_stubs.c holds a weak "not built yet" default). argv[0] is the bench name. */
 int cli_bench_kernels(int argc, char **argv);
 int cli_bench_study(int argc, char **argv);
+/* `ablate bench --device cuda ...` (cli/bench_cuda.c): SGEMM TFLOPS at the model's shapes (F32
+ * and TF32), attention and prefill timings. argv[0] is "bench". Returns the exit status (0 ok,
+ * 1 failure, 2 usage). Without a CUDA backend or GPU it prints kc_init's one-line error and
+ * returns 1. */
+int cli_bench_cuda(int argc, char **argv);
 
 /* ---- shared flag helpers (cli/cli_util.c) ------------------------------------------------ */
 

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
 
 static const char usage_text[] =

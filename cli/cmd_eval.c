@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/file.h"
 #include "../engine/model.h"
 #include "../eval/eval.h"
 #include "cli.h"
@@ -71,13 +72,11 @@ static void json_num(FILE *f, double v)
 
 static int write_json(const char *path, const char *model_dir, long limit, long seed, task_run *runs, int n)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error("eval", "%s: cannot write", tmp);
-        return 1;
-    }
+    abl_afile af;
+    abl_err err = {0};
+    if (abl_afile_open(&af, NULL, path, &err))
+        return cli_report("eval", &err);
+    FILE *f = af.f;
     fputs("{\n  \"model\": ", f);
     json_str(f, model_dir);
     fprintf(f, ",\n  \"limit\": %ld,\n  \"seed\": %ld,\n  \"tasks\": {", limit, seed);
@@ -131,12 +130,8 @@ static int write_json(const char *path, const char *model_dir, long limit, long 
         fputs("\n      ]\n    }", f);
     }
     fputs("\n  }\n}\n", f);
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        cli_error("eval", "%s: write failed", path);
-        remove(tmp);
-        return 1;
-    }
+    if (abl_afile_commit(&af, &err))
+        return cli_report("eval", &err);
     return 0;
 }
 
@@ -170,49 +165,6 @@ static void print_row(const task_run *r)
         printf(" %-15s %6d  %-*s\n", m->cats[c].name, m->cats[c].n_items,
                (int)(17 + (strstr(acc, "\xc2\xb1") != NULL)), acc);
     }
-}
-
-/* Split a comma list (or "all") into names; returns the count, -1 on a bad list. */
-static int split_tasks(const char *list, char ***out)
-{
-    *out = NULL;
-    if (!strcmp(list, "all")) {
-        int n = 0;
-        for (const char *const *p = ev_task_names(); *p; p++)
-            n++;
-        char **v = calloc((size_t)n, sizeof *v);
-        if (!v)
-            return -1;
-        for (int i = 0; i < n; i++)
-            v[i] = strdup(ev_task_names()[i]);
-        *out = v;
-        return n;
-    }
-    int n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    char **v = calloc((size_t)n, sizeof *v);
-    if (!v)
-        return -1;
-    int k = 0;
-    const char *s = list;
-    for (;;) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len) {
-            v[k] = malloc(len + 1);
-            if (!v[k])
-                break;
-            memcpy(v[k], s, len);
-            v[k][len] = 0;
-            k++;
-        }
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    *out = v;
-    return k;
 }
 
 int cli_eval(int argc, char **argv)
@@ -274,34 +226,24 @@ int cli_eval(int argc, char **argv)
         cli_error("eval", "say what to evaluate: --tasks LIST (or all) or --corpus FILE (see --help)");
         return 2;
     }
-    char **names = NULL;
-    int n_names = 0;
-    if (tasks && (n_names = split_tasks(tasks, &names)) <= 0) {
-        cli_error("eval", "--tasks: expected a comma-separated list of task names, found '%s'", tasks);
-        free(names);
-        return 2;
-    }
+    abl_list names = {0, NULL};
     abl_err err = {0};
-    if (tasks && ev_tasks_check(tasks, &err)) {
-        for (int i = 0; i < n_names; i++)
-            free(names[i]);
-        free(names);
+    if (tasks && ev_tasks_parse(tasks, "--tasks", &names, &err))
         return cli_report("eval", &err);
-    }
     if (corpus) {
-        char **nn = realloc(names, (size_t)(n_names + 1) * sizeof *nn);
         size_t len = strlen(corpus) + 8;
         char *s = malloc(len);
-        if (!nn || !s) {
+        if (s)
+            snprintf(s, len, "corpus:%s", corpus);
+        if (!s || abl_list_add(&names, s, &err)) {
             free(s);
-            free(nn ? nn : names);
+            abl_list_free(&names);
             cli_error("eval", "out of memory");
             return 1;
         }
-        snprintf(s, len, "corpus:%s", corpus);
-        names = nn;
-        names[n_names++] = s;
+        free(s);
     }
+    int n_names = names.n;
 
     model *m = NULL;
     model_opts mo = model_opts_default();
@@ -333,7 +275,7 @@ int cli_eval(int argc, char **argv)
         lo.seed = (uint64_t)seed;
         lo.corpus_ctx = (int)ctx;
         double t0 = ev_now();
-        if (ev_task_load(&r->task, names[i], model_tok(m), &lo, &err) ||
+        if (ev_task_load(&r->task, names.v[i], model_tok(m), &lo, &err) ||
             ev_results_alloc(&r->res, r->task, &err)) {
             rc = cli_report("eval", &err);
             break;
@@ -355,9 +297,8 @@ int cli_eval(int argc, char **argv)
             ev_results_free(&runs[i].res);
             ev_task_free(runs[i].task);
         }
-        free(names[i]);
     }
-    free(names);
+    abl_list_free(&names);
     free(runs);
     model_free(m);
     return rc;

@@ -11,6 +11,7 @@
 #include "../engine/generate.h"
 #include "../engine/model.h"
 #include "../engine/sampler.h"
+#include "../base/list.h"
 #include "cli.h"
 
 static const char *const usage_text =
@@ -37,30 +38,23 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Parse "5,6,10" into mask (L); false (with a message) on junk or an out-of-range block. */
+/* Add the blocks of list s ("5,6,10", "0-3") to mask (L); false (with a message) on junk or
+ * an out-of-range block. */
 static bool parse_layers(const char *flag, const char *s, int L, uint8_t *mask)
 {
-    const char *p = s;
-    if (!*p) {
-        cli_error("generate", "%s: expected a comma-separated list of blocks, found ''", flag);
+    uint8_t *m = malloc((size_t)L + 1);
+    abl_err err = {0};
+    if (!m || abl_list_blocks(s, flag, L, m, &err)) {
+        if (!m)
+            cli_error("generate", "out of memory");
+        else
+            cli_report("generate", &err);
+        free(m);
         return false;
     }
-    while (*p) {
-        char *end = NULL;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',')) {
-            cli_error("generate", "%s: expected a comma-separated list of blocks, found '%s'",
-                      flag, s);
-            return false;
-        }
-        if (v < 0 || v >= L) {
-            cli_error("generate", "%s: block %ld is out of range [0, %d] for this model", flag,
-                      v, L - 1);
-            return false;
-        }
-        mask[v] = 1;
-        p = *end ? end + 1 : end;
-    }
+    for (int l = 0; l < L; l++)
+        mask[l] |= m[l];
+    free(m);
     return true;
 }
 

@@ -81,12 +81,21 @@ int cli_inspect(int argc, char **argv)
     printf("arch       %s\n", c.arch);
     printf("blocks     %d   d_model %d   heads %d / kv %d   head_dim %d   ffn %d   vocab %d\n",
            c.n_layers, c.d_model, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab);
+    static const char *const rope_names[] = {"default", "linear", "llama3"};
     printf("rope_theta %g   rms_norm_eps %g   max_pos %d   tied embeddings %s\n", c.rope_theta,
            c.norm_eps, c.max_pos, c.tie_embeddings ? "yes" : "no");
+    printf("rope       %s", rope_names[c.rope_type]);
+    if (c.rope_type != ROPE_DEFAULT)
+        printf("   factor %g", c.rope_factor);
+    if (c.rope_type == ROPE_LLAMA3)
+        printf("   low_freq_factor %g   high_freq_factor %g   original_max_pos %d",
+               c.rope_low_freq, c.rope_high_freq, c.rope_orig_max);
+    printf("   rotary dims %d of %d\n", c.rotary_dim, c.head_dim);
     printf("biases     attention %s   mlp %s   bos %d   eos %d", c.attn_bias ? "yes" : "no",
            c.mlp_bias ? "yes" : "no", c.bos_id, c.eos_id);
     if (c.sliding_window)
-        printf("   sliding window %d", c.sliding_window);
+        printf("   sliding window %d (blocks %d..%d)", c.sliding_window, c.sliding_from,
+               c.n_layers - 1);
     printf("\n");
 
     long long file_values = 0, file_bytes = 0;

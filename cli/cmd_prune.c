@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../base/list.h"
 #include "../study/prune.h"
 #include "../study/report.h"
 #include "../kernels/kernels.h"
@@ -33,27 +34,27 @@ static void usage(FILE *f)
 
 static int parse_metrics(const char *s, prune_opts *o)
 {
+    abl_list l;
+    if (abl_list_split(s, "--metric", &l, NULL))
+        return 0;
     for (int m = 0; m < PRUNE_METRIC_COUNT; m++)
         o->use[m] = false;
-    while (*s) {
-        const char *e = strchr(s, ',');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
+    int ok = 1;
+    for (int i = 0; i < l.n && ok; i++) {
         int hit = 0;
         for (int m = 0; m < PRUNE_METRIC_COUNT; m++)
-            if (strlen(prune_metric_name((prune_metric)m)) == n &&
-                !strncmp(s, prune_metric_name((prune_metric)m), n))
+            if (!strcmp(l.v[i], prune_metric_name((prune_metric)m)))
                 hit = o->use[m] = true;
-        if (!hit)
-            return 0;
-        s += n + (e != NULL);
+        ok = hit;
     }
-    return 1;
+    abl_list_free(&l);
+    return ok;
 }
 
 static abl_status write_csv(const report_curve *c, int n, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "pruning.csv", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "pruning.csv", err);
     if (s)
         return s;
     fprintf(rf.f, "metric,step,removed_block,calib_acc_before_step,heldout_acc_after_step\n");
@@ -67,7 +68,7 @@ static abl_status write_csv(const report_curve *c, int n, const char *dir, abl_e
                 fprintf(rf.f, "%.9g", c[i].calib[k - 1]);
             fprintf(rf.f, ",%.9g\n", c[i].acc[k]);
         }
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 int cli_prune(int argc, char **argv)
@@ -164,7 +165,7 @@ int cli_prune(int argc, char **argv)
     }
     char title[256];
     snprintf(title, sizeof title, "Greedy pruning: held-out accuracy on %.100s", o.eval);
-    if (report_mkdirs(out, &err) ||
+    if (abl_mkdirs(out, &err) ||
         report_pruning_svg(curves, nc, title, "blocks removed (greedy)", "held-out accuracy (%)",
                            out, &err) ||
         write_csv(curves, nc, out, &err))

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/sha256.h"
 #include "../eval/eval.h"
 #include "../study/report.h"
 #include "../study/study.h"
@@ -35,7 +34,7 @@ static void usage(FILE *f)
         "  --layers LIST      blocks to remove, e.g. 0-9,20 (default: all)\n"
         "  --unit U           block | attn | mlp: remove whole blocks or one sub-block\n"
         "  --metric M         acc | acc_norm: override each task's headline metric\n"
-        "  --out DIR          run directory (default: runs/<model>-<hash of the options>)\n"
+        "  --out DIR          run directory (default: runs/<model>-<configuration fingerprint>)\n"
         "  --model DIR        Hugging Face model folder (default: " DEFAULT_MODEL_DIR ")\n"
         "  --data-dir DIR     benchmark data (default: data/tasks, made by `make data`)\n"
         "  --seed N           item sample and bootstrap seed (default: 1234)\n"
@@ -51,7 +50,16 @@ static void usage(FILE *f)
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
         "                     each step is one pass per curve; --unit block only)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
-        "                     tokens and estimated time for these options on this machine\n\n"
+        "                     tokens and estimated time for these options on this machine\n"
+        "  --shards N         with --estimate: also the predicted wall time of each of N shards\n"
+        "  --shard I/N        compute only shard I of N (0 <= I < N, e.g. I = $SLURM_ARRAY_TASK_ID)\n"
+        "                     of the work units, into DIR/journal.shard-I-of-N.tsv; no reports.\n"
+        "                     Shards may run at once on machines sharing DIR (NFS is fine): each\n"
+        "                     writes only its own file. Pruning units (--prune) need every\n"
+        "                     shard's sweep: a shard does its share of them once the sweep is\n"
+        "                     complete, else leaves them to a second round or the report run\n"
+        "  --no-compute       compute nothing: write the reports from the journals of DIR, or\n"
+        "                     name the shards whose units are missing and fail\n\n"
         "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
         "laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about 16\n"
         "full passes of the 135M-parameter model), and --prune 3 adds 6 passes. Measured on a\n"
@@ -65,7 +73,14 @@ static void usage(FILE *f)
         "on yours before you start).\n\n"
         "Interrupt with Ctrl-C at any time: finished work units are journaled in the run\n"
         "directory and the same command resumes with identical numbers. A run directory made\n"
-        "by another configuration is refused.\n\n"
+        "by another configuration is refused. Its name (without --out) is the first 8 hex\n"
+        "digits of the configuration fingerprint: the sha256 of the line in DIR/config.txt.\n\n"
+        "Sharded runs: run the same command with --shard 0/N ... --shard N-1/N (in any order,\n"
+        "at once or not, on any machines sharing the run directory), then once without\n"
+        "--shard: it reads every shard's journal, computes whatever is still missing, and\n"
+        "writes reports byte-identical to a one-process run. A killed shard resumes when rerun.\n"
+        "  seq 0 3 | xargs -P 4 -I{} ablate run --out runs/x --threads 1 --quiet --shard {}/4\n"
+        "  ablate run --out runs/x --no-compute\n\n"
         "Definitions:\n%s",
         RUN_DEFAULT_LIMIT, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT,
         study_definitions());
@@ -93,6 +108,12 @@ static void print_estimate(const study_result *r, int threads)
     }
     ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? tot_f / r->flops_per_s : -1);
     printf("%-18s %8s %12lld %12s %10.1f %12s\n", "total", "", tot_tok, "", tot_f / 1e12, d);
+    for (int k = 0; k < r->n_shard_est; k++) {
+        ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? r->shard_flops[k] / r->flops_per_s
+                                                        : -1);
+        printf("%s shard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
+               r->shard_flops[k] / 1e12, d);
+    }
     printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "
            "it.\nFLOPs count the projections, attention and the LM head of every pass (2 per "
            "multiply-add).\n");
@@ -128,6 +149,24 @@ int cli_run(int argc, char **argv)
             o.prune_k = (int)n;
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
+        } else if (!strcmp(argv[i], "--no-compute")) {
+            o.no_compute = true;
+        } else if (cli_flag("run", argc, argv, &i, "--shards", &v)) {
+            if (!v || !cli_int("run", "--shards", v, 1, 100000, &n))
+                return 2;
+            o.estimate_shards = (int)n;
+        } else if (cli_flag("run", argc, argv, &i, "--shard", &v)) {
+            int si = -1, sn = 0, len = 0;
+            if (!v)
+                return 2;
+            if (sscanf(v, "%d/%d%n", &si, &sn, &len) != 2 || v[len] || sn < 1 || sn > 100000 ||
+                si < 0 || si >= sn) {
+                cli_error("run", "--shard: expected I/N with 0 <= I < N <= 100000, found '%s'",
+                          v);
+                return 2;
+            }
+            o.shard = si;
+            o.n_shards = sn;
         } else if (cli_flag("run", argc, argv, &i, "--tasks", &v)) {
             if (!v)
                 return 2;
@@ -189,28 +228,31 @@ int cli_run(int argc, char **argv)
     o.data_dir = c.data_dir;
     o.seed = c.seed;
     o.threads = c.threads;
-    const char *device = c.device;
-    /* the command line, and a default run directory named by a hash of the options */
+    if (o.n_shards > 0 && (o.no_compute || o.estimate)) {
+        cli_error("run", "--shard: not with %s", o.no_compute ? "--no-compute" : "--estimate "
+                  "(use --estimate --shards N)");
+        return 2;
+    }
+    if (o.estimate_shards > 0 && !o.estimate) {
+        cli_error("run", "--shards N: only with --estimate (to run a shard: --shard I/N)");
+        return 2;
+    }
+    /* the command line, echoed into summary.json without --shard and --no-compute (they say
+     * who computes, not what: the report run's files equal a one-process run's); without --out
+     * the study names the run directory runs/<model>-<hash> from the configuration fingerprint */
     char cmd[1024] = "ablate run";
     size_t cl = strlen(cmd);
-    for (int i = i0; i < argc && cl < sizeof cmd - 2; i++)
+    for (int i = i0; i < argc && cl < sizeof cmd - 2; i++) {
+        if (!strcmp(argv[i], "--no-compute") || !strncmp(argv[i], "--shard=", 8))
+            continue;
+        if (!strcmp(argv[i], "--shard")) {
+            i++;
+            continue;
+        }
         cl += (size_t)snprintf(cmd + cl, sizeof cmd - cl, " %s", argv[i]);
-    o.command = cmd;
-    char outbuf[1200];
-    if (!out) {
-        char key[4096], hex[65];
-        snprintf(key, sizeof key, "%s|%s|%s|%d|%s|%s|%s|%llu|%d|%d|%s|%d", o.model_dir,
-                 o.tasks, o.layers ? o.layers : "all", o.limit, unit, metric ? metric : "",
-                 o.data_dir ? o.data_dir : "", (unsigned long long)o.seed, o.n_boot,
-                 o.batch_tokens, device, (int)o.no_resume);
-        if (o.prune_k > 0) /* absent when off, so older run directories keep their names */
-            snprintf(key + strlen(key), sizeof key - strlen(key), "|prune=%d", o.prune_k);
-        sha256_hex(key, strlen(key), hex);
-        const char *base = strrchr(o.model_dir, '/');
-        base = base && base[1] ? base + 1 : o.model_dir;
-        snprintf(outbuf, sizeof outbuf, "runs/%.200s-%.8s", base, hex);
-        out = outbuf;
     }
+    o.command = cmd;
+    o.out_root = "runs";
     o.out_dir = out;
     o.stop = &cli_interrupted;
     const char *stop_env = getenv("ABLATE_STOP_AFTER_UNITS"); /* for interruption tests */
@@ -220,9 +262,8 @@ int cli_run(int argc, char **argv)
     if (kern_init(NULL, &err))
         return cli_report("run", &err);
     if (o.progress)
-        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s, %s%s\n", o.model_dir,
-                o.tasks, o.limit, unit, o.estimate ? "estimate only" : "run directory ",
-                o.estimate ? "" : out);
+        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s%s\n", o.model_dir,
+                o.tasks, o.limit, unit, o.estimate ? ", estimate only" : "");
     study_result *r = NULL;
     if (study_run(&o, &r, &err))
         return cli_report("run", &err);
@@ -231,11 +272,21 @@ int cli_run(int argc, char **argv)
         study_result_free(r);
         return 0;
     }
+    if (r->shard_only) {
+        printf("shard %d/%d of %s: %d work units computed, %d resumed; wall time %.1f s\n",
+               o.shard, o.n_shards, r->run_dir, r->units_new, r->units_resumed, r->wall_seconds);
+        if (r->units_pending)
+            printf("%d pruning units of this shard wait for the other shards' sweeps: rerun this "
+                   "command once they are done (or the report run computes them)\n",
+                   r->units_pending);
+        study_result_free(r);
+        return 0;
+    }
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
     printf("open %s/report.html in a browser (also: report.md, summary.json, layers.csv, "
-           "heatmap.svg, scatter.svg, %stiming.json)\n", out,
+           "heatmap.svg, scatter.svg, %stiming.json)\n", r->run_dir,
            r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;

@@ -140,3 +140,32 @@ int batch_add_score(fwd_batch *b, int row, int32_t target)
     b->score_top1[i] = 0;
     return i;
 }
+
+/* First row j in [lo, hi) with pos[j] > limit (pos increases along the range); hi if none. */
+static int32_t first_after(const int32_t *pos, int32_t lo, int32_t hi, int32_t limit)
+{
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (pos[mid] > limit)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+int batch_window_spans(const fwd_batch *b, int window, k_span *out)
+{
+    ABL_ASSERT(window > 0);
+    int changed = 0;
+    for (int i = 0; i < b->n_tok; i++) {
+        k_span sp = b->span[i];
+        int32_t limit = b->pos[i] - window; /* keys at positions <= limit are out of the window */
+        sp.a0 = first_after(b->pos, sp.a0, sp.a1, limit);
+        sp.b0 = first_after(b->pos, sp.b0, sp.b1, limit);
+        changed += sp.a0 != b->span[i].a0 || sp.b0 != b->span[i].b0;
+        if (out)
+            out[i] = sp;
+    }
+    return changed;
+}

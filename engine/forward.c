@@ -179,10 +179,17 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
     abl_status s = check_batch(m, b, plan, err);
     if (s)
         return s;
+    int win = c->sliding_window;
+    if (m->backend && win > 0 && batch_window_spans(b, win, NULL) > 0)
+        return abl_fail(err, ABL_E_UNSUPPORTED, "model: sliding-window attention (window %d) is "
+                        "not implemented on the CUDA backend and this batch is longer than the "
+                        "window (hint: --device cpu)", win);
     if (m->backend)
         return model_forward_cuda(m, b, plan, NULL, err);
     if ((s = model_reserve(m, T, err)))
         return s;
+    if (win > 0)
+        batch_window_spans(b, win, m->s.span_w);
     float *x = m->s.x; /* (T, D) */
     int l0 = plan ? plan->start_layer : 0;
     if (l0 > 0)
@@ -190,7 +197,8 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
     else
         model_embed(m, b->ids, T, x);
     for (int l = l0; l < c->n_layers; l++)
-        model_block_run(m, l, x, T, b->pos, b->span, m->s.k, m->s.v, m->s.k, m->s.v, plan, b);
+        model_block_run(m, l, x, T, b->pos, model_layer_span(m, l, b->span, m->s.span_w),
+                        m->s.k, m->s.v, m->s.k, m->s.v, plan, b);
     bool final_hook = plan && plan->hook && (plan->hook_mask & (1u << HOOK_FINAL));
     if (final_hook) {
         kern.rmsnorm(m->s.xn, x, m->final_norm, T, D, (float)c->norm_eps);

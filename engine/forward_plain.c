@@ -57,20 +57,20 @@ static void rmsnorm(float *y, const float *x, const float *g, int d, float eps)
         y[i] = x[i] * inv * g[i];
 }
 
-/* RoPE on v (nh, Dh) at position pos: pair element i with i + Dh/2 in every head (the "rotate
- * half" layout) and turn the pair by the angle pos * theta^(-2i/Dh). Low i turn fast, high i
- * slowly; the dot product of a rotated query and key then depends on their distance. */
-static void rope(float *v, int nh, int dh, int pos, double theta)
+/* RoPE on v (nh, Dh): pair element i with i + Dh/2 in every head (the "rotate half" layout)
+ * and turn the pair by the angle pos * theta^(-2i/Dh), whose cos and sin are c and s (Dh/2),
+ * the row for this position of the model's tables (model.c, make_rope, which also applies the
+ * config's RoPE scaling). Low i turn fast, high i slowly; the dot product of a rotated query
+ * and key then depends on how far apart they are, not on where they are. */
+static void rope(float *v, int nh, int dh, const float *c, const float *s)
 {
     int half = dh / 2;
-    for (int i = 0; i < half; i++) {
-        double a = (double)pos * pow(theta, -2.0 * i / dh);
-        float c = (float)cos(a), s = (float)sin(a);
-        for (int h = 0; h < nh; h++) {
-            float *r = v + (size_t)h * dh;
+    for (int h = 0; h < nh; h++) {
+        float *r = v + (size_t)h * dh;
+        for (int i = 0; i < half; i++) {
             float x0 = r[i], x1 = r[i + half];
-            r[i] = x0 * c - x1 * s;
-            r[i + half] = x1 * c + x0 * s;
+            r[i] = x0 * c[i] - x1 * s[i];
+            r[i + half] = x1 * c[i] + x0 * s[i];
         }
     }
 }
@@ -100,7 +100,6 @@ abl_status fwdp_step(fwd_plain *p, int32_t id, float *logits, abl_err *err)
     int D = c->d_model, H = c->n_heads, Hkv = c->n_kv_heads, Dh = c->head_dim, F = c->d_ff;
     int Q = H * Dh, KV = Hkv * Dh, C = p->max_ctx, pos = p->n_past;
     float eps = (float)c->norm_eps;
-    double theta = c->rope_theta > 0 ? c->rope_theta : 10000.0;
     if (id < 0 || id >= c->vocab)
         return abl_fail(err, ABL_E_ARG, "plain forward: expected a token id in [0, %d), found "
                         "%d", c->vocab, (int)id);
@@ -124,26 +123,31 @@ abl_status fwdp_step(fwd_plain *p, int32_t id, float *logits, abl_err *err)
             matvec(k, w->wk, p->xn, nb->bk, KV, D);
             matvec(v, w->wv, p->xn, nb->bv, KV, D);
             /* 3. RoPE: rotate queries and keys by the position (values are not rotated). */
-            rope(p->q, H, Dh, pos, theta);
-            rope(k, Hkv, Dh, pos, theta);
+            const float *cs = m->rope_cos + (size_t)pos * (Dh / 2);
+            const float *sn = m->rope_sin + (size_t)pos * (Dh / 2);
+            rope(p->q, H, Dh, cs, sn);
+            rope(k, Hkv, Dh, cs, sn);
             /* 4. Causal attention, head by head. The query at position pos scores the keys of
              * positions 0..pos only (later tokens do not exist yet: that is the causal mask),
              * scaled by 1/sqrt(Dh), softmax, then the weighted sum of their values.
-             * Grouped-query attention: H/Hkv query heads share one key/value head. */
+             * Grouped-query attention: H/Hkv query heads share one key/value head. With a
+             * sliding window W (Mistral), blocks from sliding_from on see only the last W. */
+            int t0 = c->sliding_window > 0 && l >= c->sliding_from && pos >= c->sliding_window
+                         ? pos - c->sliding_window + 1 : 0;
             for (int h = 0; h < H; h++) {
                 const float *qh = p->q + (size_t)h * Dh; /* (Dh) */
                 int g = h / (H / Hkv);                   /* its kv head */
-                for (int t = 0; t <= pos; t++) {
+                for (int t = t0; t <= pos; t++) {
                     const float *kt = kc + (size_t)t * KV + (size_t)g * Dh;
                     double dot = 0;
                     for (int i = 0; i < Dh; i++)
                         dot += (double)qh[i] * kt[i];
                     p->score[t] = (float)(dot / sqrt((double)Dh));
                 }
-                softmax(p->score, pos + 1);
+                softmax(p->score + t0, pos + 1 - t0);
                 for (int i = 0; i < Dh; i++) {
                     double s = 0;
-                    for (int t = 0; t <= pos; t++)
+                    for (int t = t0; t <= pos; t++)
                         s += (double)p->score[t] * vc[(size_t)t * KV + (size_t)g * Dh + i];
                     p->att[(size_t)h * Dh + i] = (float)s;
                 }

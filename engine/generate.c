@@ -33,8 +33,9 @@ abl_status gen_open(gen_session *g, model *m, int max_ctx, const run_plan *plan,
     g->vcache = malloc(n * sizeof(float));
     g->pos = malloc((size_t)g->chunk * sizeof *g->pos);
     g->span = malloc((size_t)g->chunk * sizeof *g->span);
+    g->span_w = malloc((size_t)g->chunk * sizeof *g->span_w);
     g->logits = malloc((size_t)c->vocab * sizeof(float));
-    if (!g->kcache || !g->vcache || !g->pos || !g->span || !g->logits) {
+    if (!g->kcache || !g->vcache || !g->pos || !g->span || !g->span_w || !g->logits) {
         gen_close(g);
         return abl_fail(err, ABL_E_NOMEM, "generation: out of memory for a KV cache of %d "
                         "tokens (%zu MB)", max_ctx, 2 * n * sizeof(float) >> 20);
@@ -53,6 +54,7 @@ void gen_close(gen_session *g)
     free(g->vcache);
     free(g->pos);
     free(g->span);
+    free(g->span_w);
     free(g->logits);
     memset(g, 0, sizeof *g);
 }
@@ -79,13 +81,15 @@ abl_status gen_feed(gen_session *g, const int32_t *ids, int n, abl_err *err)
         T = n - done < g->chunk ? n - done : g->chunk;
         for (int i = 0; i < T; i++) {
             g->pos[i] = g->n_past + i;
-            g->span[i] = (k_span){0, 0, 0, g->n_past + i + 1};
+            int p = g->n_past + i, w = c->sliding_window; /* cache row j holds position j */
+            g->span[i] = (k_span){0, 0, 0, p + 1};
+            g->span_w[i] = (k_span){0, 0, w > 0 && p + 1 > w ? p + 1 - w : 0, p + 1};
         }
         model_embed(m, ids + done, T, x);
         for (int l = 0; l < c->n_layers; l++) {
             float *kc = g->kcache + (size_t)l * layer_stride;
             float *vc = g->vcache + (size_t)l * layer_stride;
-            model_block_run(m, l, x, T, g->pos, g->span, kc + (size_t)g->n_past * kv,
+            model_block_run(m, l, x, T, g->pos, model_layer_span(m, l, g->span, g->span_w), kc + (size_t)g->n_past * kv,
                             vc + (size_t)g->n_past * kv, kc, vc, &g->plan, NULL);
         }
         g->n_past += T;

@@ -15,6 +15,7 @@ typedef struct {
     float *vcache;       /* (L, C, KV) */
     int32_t *pos;        /* (chunk) positions of the rows being fed */
     k_span *span;        /* (chunk) their visible cache rows */
+    k_span *span_w;      /* (chunk) the same under the sliding window (blocks that slide) */
     float *logits;       /* (V) next-token logits after the last fed token */
     run_plan plan;       /* skips (and hooks; they receive b == NULL); start_layer is 0 */
 } gen_session;

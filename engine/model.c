@@ -154,22 +154,39 @@ static abl_status check_config(const hf_config *c, const char *dir, abl_err *err
     return ABL_OK;
 }
 
-/* RoPE tables (rope_len, Dh/2): angle(p, i) = p * theta^(-2i/Dh), computed in double. */
+/* The RoPE inverse frequency of pair i (of rotary_dim/2), in double: theta^(-2i/rotary_dim),
+ * scaled as the config's rope_type says (see cfg_rope_type). */
+static double rope_inv_freq(const hf_config *c, int i)
+{
+    double theta = c->rope_theta > 0 ? c->rope_theta : 10000.0;
+    double inv = pow(theta, -2.0 * i / c->rotary_dim);
+    if (c->rope_type == ROPE_LINEAR)
+        return inv / c->rope_factor;
+    if (c->rope_type != ROPE_LLAMA3)
+        return inv;
+    double wavelen = 2.0 * M_PI / inv, orig = c->rope_orig_max;
+    if (wavelen < orig / c->rope_high_freq)
+        return inv;                       /* high frequencies: unchanged */
+    if (wavelen > orig / c->rope_low_freq)
+        return inv / c->rope_factor;      /* low frequencies: interpolated */
+    double smooth = (orig / wavelen - c->rope_low_freq) / (c->rope_high_freq - c->rope_low_freq);
+    return (1.0 - smooth) * inv / c->rope_factor + smooth * inv;
+}
+
+/* RoPE tables (rope_len, rotary_dim/2): angle(p, i) = p * inv_freq(i), computed in double. */
 static abl_status make_rope(model *m, abl_err *err)
 {
     const hf_config *c = &m->cfg;
-    int half = c->head_dim / 2;
+    int half = c->rotary_dim / 2;
     m->rope_len = c->max_pos > 0 ? c->max_pos : 2048;
     size_t n = (size_t)m->rope_len * (size_t)half;
     m->rope_cos = malloc(n * sizeof(float));
     m->rope_sin = malloc(n * sizeof(float));
     if (!m->rope_cos || !m->rope_sin)
         return abl_fail(err, ABL_E_NOMEM, "model: out of memory for RoPE tables (%zu floats)", n);
-    double theta = c->rope_theta > 0 ? c->rope_theta : 10000.0;
     for (int p = 0; p < m->rope_len; p++)
         for (int i = 0; i < half; i++) {
-            double inv = pow(theta, -2.0 * i / c->head_dim);
-            double a = (double)p * inv;
+            double a = (double)p * rope_inv_freq(c, i);
             m->rope_cos[(size_t)p * half + i] = (float)cos(a);
             m->rope_sin[(size_t)p * half + i] = (float)sin(a);
         }
@@ -258,6 +275,7 @@ static void scratch_free(model_scratch *s)
     free(s->gate);
     free(s->up);
     free(s->ws);
+    free(s->span_w);
     memset(s, 0, sizeof *s);
 }
 
@@ -285,7 +303,9 @@ abl_status model_reserve(model *m, int n_tok, abl_err *err)
     s->gate = malloc(T * F * sizeof(float));
     s->up = malloc(T * F * sizeof(float));
     s->ws = aligned_alloc(64, ((s->ws_floats * sizeof(float) + 63) / 64) * 64 + 64);
-    if (!s->x || !s->xn || !s->q || !s->k || !s->v || !s->att || !s->sub || !s->gate || !s->up ||
+    s->span_w = malloc(T * sizeof(k_span));
+    if (!s->span_w ||
+        !s->x || !s->xn || !s->q || !s->k || !s->v || !s->att || !s->sub || !s->gate || !s->up ||
         !s->ws) {
         scratch_free(s);
         return abl_fail(err, ABL_E_NOMEM, "model: out of memory for scratch of %d tokens", n_tok);

@@ -72,6 +72,11 @@ int batch_add_branch(fwd_batch *b, const int32_t *ids, int n);
 /* Request log P(target | context up to and including row). Returns score index or -1. */
 int batch_add_score(fwd_batch *b, int row, int32_t target);
 
+/* The spans of b under a sliding window (window > 0): a query at position p keeps only the keys
+ * at positions > p - window, as transformers' sliding-window mask does. Writes out (n_tok) when
+ * out is not NULL; returns how many rows lose a key (0: the window changes nothing). */
+int batch_window_spans(const fwd_batch *b, int window, k_span *out);
+
 /* ---- run plan and hooks ------------------------------------------------------------------ */
 
 typedef enum {

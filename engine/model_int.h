@@ -40,6 +40,7 @@ typedef struct {
     float *att;             /* (cap, Q) attention output before o_proj */
     float *sub;             /* (cap, D) sub-block output (attn_out / mlp_out) */
     float *gate, *up;       /* (cap, F) */
+    k_span *span_w;         /* (cap) the batch's spans under the sliding window, if any */
     float *ws;              /* nthreads * kern_ws_floats(max(cap, HEAD_CHUNK), max K, Dh) */
     size_t ws_floats;
 } model_scratch;
@@ -78,6 +79,14 @@ abl_status model_reserve(model *m, int n_tok, abl_err *err);
 void model_block_run(model *m, int l, float *x, int T, const int32_t *pos, const k_span *span,
                      float *k_dst, float *v_dst, const float *k_all, const float *v_all,
                      const run_plan *plan, const fwd_batch *b);
+
+/* The spans block l attends with: win (the sliding-window spans) for the blocks that slide,
+ * full otherwise. */
+static inline const k_span *model_layer_span(const model *m, int l, const k_span *full,
+                                             const k_span *win)
+{
+    return m->cfg.sliding_window > 0 && l >= m->cfg.sliding_from ? win : full;
+}
 
 /* x (T, D) = embedding rows of ids (T). */
 void model_embed(const model *m, const int32_t *ids, int T, float *x);

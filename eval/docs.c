@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../base/file.h"
+#include "../base/sha256.h"
 #include "task.h"
 
 /* ---- ev_str -------------------------------------------------------------------------- */
@@ -66,6 +67,10 @@ void ev_docs_free(ev_docs *d)
     ev_str_free(&d->corpus);
     free(d->docs);
     free(d->ch);
+    for (int i = 0; i < d->n_files; i++)
+        free(d->file_rel[i]);
+    free(d->file_rel);
+    free(d->file_hex);
     memset(d, 0, sizeof *d);
 }
 
@@ -144,8 +149,8 @@ abl_status ev_docs_end(ev_docs *d, const char *where, abl_err *err)
 
 /* ---- files --------------------------------------------------------------------------- */
 
-abl_status ev_read_file(const char *dir, const char *rel, char **buf, size_t *len, char *path,
-                        size_t cap, abl_err *err)
+abl_status ev_read_file(ev_docs *d, const char *dir, const char *rel, char **buf, size_t *len,
+                        char *path, size_t cap, abl_err *err)
 {
     *buf = NULL;
     *len = 0;
@@ -153,8 +158,88 @@ abl_status ev_read_file(const char *dir, const char *rel, char **buf, size_t *le
         snprintf(path, cap, "%s/%s", dir, rel);
     else
         snprintf(path, cap, "%s", rel);
-    return abl_read_file(path, 0, dir && *dir ? "run `make data`, or pass --data-dir DIR "
-                         "holding the benchmark folders" : NULL, buf, len, err);
+    abl_status s = abl_read_file(path, 0, dir && *dir ? "run `make data`, or pass --data-dir "
+                                 "DIR holding the benchmark folders" : NULL, buf, len, err);
+    if (s)
+        return s;
+    if (d->n_files == d->cap_files) {
+        int nc = d->cap_files ? 2 * d->cap_files : 4;
+        char **nr = realloc(d->file_rel, sizeof *nr * (size_t)nc);
+        if (nr)
+            d->file_rel = nr;
+        char(*nh)[65] = nr ? realloc(d->file_hex, sizeof *nh * (size_t)nc) : NULL;
+        if (nh)
+            d->file_hex = nh;
+        if (nh)
+            d->cap_files = nc;
+    }
+    char *r = d->n_files < d->cap_files ? strdup(rel) : NULL;
+    if (!r) {
+        free(*buf);
+        *buf = NULL;
+        *len = 0;
+        return abl_fail(err, ABL_E_NOMEM, "%s: out of memory", path);
+    }
+    sha256_hex(*buf, *len, d->file_hex[d->n_files]);
+    d->file_rel[d->n_files++] = r;
+    return ABL_OK;
+}
+
+/* Order of two relative paths as a sorted walk of their folder tree visits them: component by
+ * component, each compared as a name. */
+static int tree_order(const char *a, const char *b)
+{
+    for (;;) {
+        size_t na = strcspn(a, "/"), nb = strcspn(b, "/");
+        int c = strncmp(a, b, na < nb ? na : nb);
+        if (c == 0 && na != nb)
+            c = na < nb ? -1 : 1;
+        if (c || (!a[na] && !b[nb]))
+            return c ? c : 0;
+        if (!a[na] || !b[nb])
+            return !a[na] ? -1 : 1;
+        a += na + 1;
+        b += nb + 1;
+    }
+}
+
+abl_status ev_docs_hash(const ev_docs *d, const char *folder, char hex[65], abl_err *err)
+{
+    hex[0] = 0;
+    if (!folder && d->n_files == 1) {
+        memcpy(hex, d->file_hex[0], 65);
+        return ABL_OK;
+    }
+    int *ord = malloc(sizeof(int) * (size_t)(d->n_files + 1));
+    if (!ord)
+        return abl_fail(err, ABL_E_NOMEM, "out of memory hashing the task data");
+    size_t fl = folder ? strlen(folder) : 0;
+    const char *rp[4096];
+    int n = d->n_files < 4096 ? d->n_files : 4096;
+    for (int i = 0; i < n; i++) {
+        const char *r = d->file_rel[i];
+        rp[i] = folder && !strncmp(r, folder, fl) && r[fl] == '/' ? r + fl + 1 : r;
+        int k = i;
+        while (k > 0 && tree_order(rp[ord[k - 1]], rp[i]) > 0) {
+            ord[k] = ord[k - 1];
+            k--;
+        }
+        ord[k] = i;
+    }
+    sha256_ctx c;
+    uint8_t dg[32];
+    sha256_init(&c);
+    for (int k = 0; k < n; k++) {
+        if (k && !strcmp(rp[ord[k]], rp[ord[k - 1]]))
+            continue; /* read twice: once in the hash */
+        sha256_update(&c, rp[ord[k]], strlen(rp[ord[k]]) + 1);
+        sha256_update(&c, d->file_hex[ord[k]], 64);
+    }
+    sha256_final(&c, dg);
+    for (int k = 0; k < 32; k++)
+        snprintf(hex + 2 * k, 3, "%02x", dg[k]);
+    free(ord);
+    return ABL_OK;
 }
 
 void ev_lines_init(ev_lines *it, const char *buf, size_t len)
@@ -208,7 +293,7 @@ abl_status ev_each_jsonl(ev_docs *d, const char *dir, const char *rel, ev_jsonl_
     json_doc *doc = NULL;
     const char *line;
     ev_lines it;
-    abl_status s = ev_read_file(dir, rel, &buf, &len, path, sizeof path, err);
+    abl_status s = ev_read_file(d, dir, rel, &buf, &len, path, sizeof path, err);
     ev_lines_init(&it, buf, len);
     while (!s && ev_lines_next(&it, &line, &n)) {
         size_t k = 0;
@@ -233,7 +318,7 @@ abl_status ev_each_json_array(ev_docs *d, const char *dir, const char *rel, ev_j
     char *buf = NULL;
     size_t len = 0;
     json_doc *doc = NULL;
-    abl_status s = ev_read_file(dir, rel, &buf, &len, path, sizeof path, err);
+    abl_status s = ev_read_file(d, dir, rel, &buf, &len, path, sizeof path, err);
     if (!s)
         s = json_parse(&doc, buf, len, path, err);
     if (!s && json_root(doc)->type != JSON_ARRAY)

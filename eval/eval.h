@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "../base/abl.h"
+#include "../base/list.h"
 #include "../engine/model.h"
 #include "../engine/tokenizer.h"
 
@@ -76,6 +77,9 @@ typedef struct {
     int n_cats;             /* MMLU: 4 (stem, humanities, social_sciences, other); else 0 */
     const char *const *cat_names;
     int64_t n_tok_unshared; /* sum over choices of n_ctx + n_cont */
+    int n_files;            /* the files its reader read: paths relative to the data folder */
+    char **files;           /* (n_files) (or as given: jsonl:PATH, corpus:PATH) */
+    char data_sha256[65];   /* hash of those files' bytes (ev_docs_hash in eval/task.h) */
     void *priv_;            /* arena; do not touch */
 } ev_task;
 
@@ -92,10 +96,12 @@ ev_load_opts ev_load_opts_default(void);
 /* Names of the built-in tasks, in table order (NULL-terminated). `--tasks all` means these. */
 const char *const *ev_task_names(void);
 
-/* Check a comma list of task names ("all", built-in names, jsonl:PATH, corpus:PATH; empty
- * entries are skipped) without loading anything, so a typo fails before any work. Errors:
- * ABL_E_ARG naming the first unknown task and listing the known ones. Thread-safe. */
-abl_status ev_tasks_check(const char *list, abl_err *err);
+/* Parse a --tasks list into names without loading anything, so a typo fails before any work:
+ * "all" is every built-in task (ev_task_names order); else a comma list (base/list.h rules) of
+ * built-in names, jsonl:PATH and corpus:PATH. what names the flag in messages. Errors (out left
+ * empty): those of abl_list_split, and ABL_E_ARG naming the first unknown task and listing the
+ * known ones. Free out with abl_list_free. Thread-safe. */
+abl_status ev_tasks_parse(const char *list, const char *what, abl_list *out, abl_err *err);
 
 /* Fill err with "unknown task 'name' (known: ...)" and return ABL_E_ARG. Thread-safe. */
 abl_status ev_task_unknown(const char *name, abl_err *err);

@@ -176,6 +176,9 @@ void ev_task_free(ev_task *t)
     }
     free(t->items);
     free(t->choices);
+    for (int i = 0; i < t->n_files; i++)
+        free(t->files[i]);
+    free(t->files);
     free(t);
 }
 
@@ -293,6 +296,14 @@ abl_status ev_task_load(ev_task **out, const char *name, tokenizer *tok, const e
     ev_docs d = {0};
     const char *dir = o->data_dir ? o->data_dir : "data/tasks";
     abl_status s = td->read(&d, dir, arg, err);
+    if (!s)
+        s = ev_docs_hash(&d, td->folder, t->data_sha256, err);
+    if (!s && d.n_files) { /* the task reports what it read: take the list over */
+        t->files = d.file_rel;
+        t->n_files = d.n_files;
+        d.file_rel = NULL;
+        d.n_files = 0;
+    }
     if (!s && td->kind == EV_CORPUS) {
         s = build_corpus(t, &d, o, tok, err);
     } else if (!s) {

@@ -56,25 +56,27 @@ abl_status ev_task_unknown(const char *name, abl_err *err)
                     "see `ablate eval --help`)", name ? name : "", list);
 }
 
-abl_status ev_tasks_check(const char *list, abl_err *err)
+abl_status ev_tasks_parse(const char *list, const char *what, abl_list *out, abl_err *err)
 {
-    if (!list || !*list)
-        return abl_fail(err, ABL_E_ARG, "expected a comma list of task names or 'all', found ''");
-    if (!strcmp(list, "all"))
+    out->n = 0;
+    out->v = NULL;
+    if (list && !strcmp(list, "all")) {
+        for (const char *const *n = ev_names; *n; n++) {
+            abl_status s = abl_list_add(out, *n, err);
+            if (s) {
+                abl_list_free(out);
+                return s;
+            }
+        }
         return ABL_OK;
-    for (const char *s = list; *s;) {
-        const char *e = strchr(s, ',');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        char name[4096];
-        if (n >= sizeof name)
-            return abl_fail(err, ABL_E_ARG, "task name too long (%zu bytes, max %zu)", n,
-                            sizeof name - 1);
-        memcpy(name, s, n);
-        name[n] = 0;
-        const char *arg;
-        if (n && !ev_task_find(name, &arg))
-            return ev_task_unknown(name, err);
-        s += n + (e != NULL);
     }
-    return ABL_OK;
+    abl_status s = abl_list_split(list, what, out, err);
+    for (int i = 0; i < out->n && !s; i++) {
+        const char *arg;
+        if (!ev_task_find(out->v[i], &arg))
+            s = ev_task_unknown(out->v[i], err);
+    }
+    if (s)
+        abl_list_free(out);
+    return s;
 }

@@ -57,6 +57,11 @@ typedef struct {
     const char *const *cat_names;
     /* EV_CORPUS only: the whole text (its own buffer, not split into docs) */
     ev_str corpus;
+    /* every file the reader read (ev_read_file): path relative to data_dir (or as given) and
+     * the sha256 of its bytes */
+    int n_files, cap_files;
+    char **file_rel;
+    char (*file_hex)[65];
 } ev_docs;
 
 void ev_docs_free(ev_docs *d);
@@ -75,11 +80,18 @@ abl_status ev_docs_end(ev_docs *d, const char *where, abl_err *err);
 
 /* ---- file helpers for readers ------------------------------------------------------------- */
 
-/* Read dir/rel entirely into a malloc'ed NUL-terminated buffer (*buf, *len). path (cap bytes)
- * receives "dir/rel" for messages. A missing file gives ABL_E_IO with the hint to run
- * `make data` (or to pass --data-dir). */
-abl_status ev_read_file(const char *dir, const char *rel, char **buf, size_t *len, char *path,
-                        size_t cap, abl_err *err);
+/* Read dir/rel entirely into a malloc'ed NUL-terminated buffer (*buf, *len) and record it in
+ * d's file list with the sha256 of its bytes (the task's data hash). path (cap bytes) receives
+ * "dir/rel" for messages. A missing file gives ABL_E_IO with the hint to run `make data` (or
+ * to pass --data-dir); ABL_E_NOMEM. Every reader reads its files through this. */
+abl_status ev_read_file(ev_docs *d, const char *dir, const char *rel, char **buf, size_t *len,
+                        char *path, size_t cap, abl_err *err);
+
+/* The data hash of the files d read (hex): one file given by path (jsonl:, corpus:) hashes
+ * as that file's sha256; else sha256 over "RELPATH\0" + hex of each file, RELPATH relative to
+ * folder (the task's folder under data_dir), files in path order compared folder by folder,
+ * which equals the hash of the folder's tree when the task reads every file in it. */
+abl_status ev_docs_hash(const ev_docs *d, const char *folder, char hex[65], abl_err *err);
 
 /* Line cursor over a buffer: next line (without '\n' and a trailing '\r'), 1-based number. */
 typedef struct {
@@ -136,6 +148,7 @@ typedef struct {
     bool has_norm;
     /* Read the dataset under data_dir into d (arg: "jsonl:"/"corpus:" path, else NULL). */
     abl_status (*read)(ev_docs *d, const char *data_dir, const char *arg, abl_err *err);
+    const char *folder;         /* its folder under data_dir (NULL: reads the arg path) */
 } ev_task_def;
 
 /* The built-in tasks, one per eval/task_<name>.c. */

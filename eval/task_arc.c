@@ -61,5 +61,5 @@ static abl_status arc_challenge_read(ev_docs *d, const char *dir, const char *ar
     return s;
 }
 
-const ev_task_def ev_def_arc_easy = {"arc_easy", EV_MC, EV_HEAD_ACC_NORM, true, arc_easy_read};
-const ev_task_def ev_def_arc_challenge = {"arc_challenge", EV_MC, EV_HEAD_ACC_NORM, true, arc_challenge_read};
+const ev_task_def ev_def_arc_easy = {"arc_easy", EV_MC, EV_HEAD_ACC_NORM, true, arc_easy_read, "arc_easy"};
+const ev_task_def ev_def_arc_challenge = {"arc_challenge", EV_MC, EV_HEAD_ACC_NORM, true, arc_challenge_read, "arc_challenge"};

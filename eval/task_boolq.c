@@ -36,4 +36,4 @@ static abl_status boolq_read(ev_docs *d, const char *dir, const char *arg, abl_e
     return s;
 }
 
-const ev_task_def ev_def_boolq = {"boolq", EV_MC, EV_HEAD_ACC, false, boolq_read};
+const ev_task_def ev_def_boolq = {"boolq", EV_MC, EV_HEAD_ACC, false, boolq_read, "boolq"};

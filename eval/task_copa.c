@@ -41,4 +41,4 @@ static abl_status copa_read(ev_docs *d, const char *dir, const char *arg, abl_er
     return s;
 }
 
-const ev_task_def ev_def_copa = {"copa", EV_MC, EV_HEAD_ACC, false, copa_read};
+const ev_task_def ev_def_copa = {"copa", EV_MC, EV_HEAD_ACC, false, copa_read, "copa"};

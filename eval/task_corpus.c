@@ -9,7 +9,7 @@ static abl_status corpus_file(ev_docs *d, const char *dir, const char *rel, abl_
     char path[512];
     char *buf = NULL;
     size_t len = 0;
-    abl_status s = ev_read_file(dir, rel, &buf, &len, path, sizeof path, err);
+    abl_status s = ev_read_file(d, dir, rel, &buf, &len, path, sizeof path, err);
     if (!s && len == 0)
         s = abl_fail(err, ABL_E_FORMAT, "%s: expected some text, found an empty file", path);
     if (!s) {
@@ -42,7 +42,7 @@ static abl_status anyfile_read(ev_docs *d, const char *dir, const char *arg, abl
     return corpus_file(d, NULL, arg, err);
 }
 
-const ev_task_def ev_def_wikitext2 = {"wikitext2", EV_CORPUS, EV_HEAD_TOKEN_ACC, false, wikitext2_read};
+const ev_task_def ev_def_wikitext2 = {"wikitext2", EV_CORPUS, EV_HEAD_TOKEN_ACC, false, wikitext2_read, "corpus/wikitext2"};
 const ev_task_def ev_def_tinyshakespeare = {"tinyshakespeare", EV_CORPUS, EV_HEAD_TOKEN_ACC, false,
-                                            shakespeare_read};
-const ev_task_def ev_def_corpus = {"corpus", EV_CORPUS, EV_HEAD_TOKEN_ACC, false, anyfile_read};
+                                            shakespeare_read, "corpus/tinyshakespeare"};
+const ev_task_def ev_def_corpus = {"corpus", EV_CORPUS, EV_HEAD_TOKEN_ACC, false, anyfile_read, NULL};

@@ -28,7 +28,7 @@ static abl_status hs_read(ev_docs *d, const char *dir, const char *arg, abl_err 
     char *buf = NULL;
     size_t len = 0;
     ev_str ctx = {0};
-    abl_status s = ev_read_file(dir, "hellaswag/hellaswag_val_full.txt", &buf, &len, path, sizeof path, err);
+    abl_status s = ev_read_file(d, dir, "hellaswag/hellaswag_val_full.txt", &buf, &len, path, sizeof path, err);
     ev_lines it;
     ev_lines_init(&it, buf, len);
     const char *line;
@@ -71,4 +71,4 @@ static abl_status hs_read(ev_docs *d, const char *dir, const char *arg, abl_err 
     return s;
 }
 
-const ev_task_def ev_def_hellaswag = {"hellaswag", EV_MC, EV_HEAD_ACC_NORM, true, hs_read};
+const ev_task_def ev_def_hellaswag = {"hellaswag", EV_MC, EV_HEAD_ACC_NORM, true, hs_read, "hellaswag"};

@@ -33,4 +33,4 @@ static abl_status gen_read(ev_docs *d, const char *dir, const char *arg, abl_err
     return ev_each_jsonl(d, NULL, arg, gen_line, NULL, err);
 }
 
-const ev_task_def ev_def_jsonl = {"jsonl", EV_MC, EV_HEAD_ACC, true, gen_read};
+const ev_task_def ev_def_jsonl = {"jsonl", EV_MC, EV_HEAD_ACC, true, gen_read, NULL};

@@ -20,4 +20,4 @@ static abl_status lambada_read(ev_docs *d, const char *dir, const char *arg, abl
     return ev_each_jsonl(d, dir, "lambada_openai/lambada_openai.jsonl", lambada_line, NULL, err);
 }
 
-const ev_task_def ev_def_lambada_openai = {"lambada_openai", EV_GREEDY, EV_HEAD_ACC, false, lambada_read};
+const ev_task_def ev_def_lambada_openai = {"lambada_openai", EV_GREEDY, EV_HEAD_ACC, false, lambada_read, "lambada_openai"};

@@ -116,7 +116,7 @@ static abl_status mmlu_file(ev_docs *d, const char *dir, int subj, ev_str *rec, 
     char *buf = NULL;
     size_t len = 0;
     snprintf(rel, sizeof rel, "mmlu/test/%s_test.csv", mmlu_subj[subj]);
-    abl_status s = ev_read_file(dir, rel, &buf, &len, path, sizeof path, err);
+    abl_status s = ev_read_file(d, dir, rel, &buf, &len, path, sizeof path, err);
     if (s)
         return s;
     csv_cur c = {buf, buf + len, 1};
@@ -209,4 +209,4 @@ static abl_status mmlu_read(ev_docs *d, const char *dir, const char *arg, abl_er
     return s;
 }
 
-const ev_task_def ev_def_mmlu = {"mmlu", EV_MC, EV_HEAD_ACC, false, mmlu_read};
+const ev_task_def ev_def_mmlu = {"mmlu", EV_MC, EV_HEAD_ACC, false, mmlu_read, "mmlu"};

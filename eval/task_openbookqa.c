@@ -20,4 +20,4 @@ static abl_status obqa_read(ev_docs *d, const char *dir, const char *arg, abl_er
     return ev_each_jsonl(d, dir, "openbookqa/openbook_qa.jsonl", obqa_line, NULL, err);
 }
 
-const ev_task_def ev_def_openbookqa = {"openbookqa", EV_MC, EV_HEAD_ACC_NORM, true, obqa_read};
+const ev_task_def ev_def_openbookqa = {"openbookqa", EV_MC, EV_HEAD_ACC_NORM, true, obqa_read, "openbookqa"};

@@ -14,9 +14,9 @@ static abl_status piqa_read(ev_docs *d, const char *dir, const char *arg, abl_er
     size_t jlen = 0, llen = 0;
     json_doc *doc = NULL;
     ev_str ctx = {0};
-    abl_status s = ev_read_file(dir, "piqa/valid.jsonl", &jbuf, &jlen, jpath, sizeof jpath, err);
+    abl_status s = ev_read_file(d, dir, "piqa/valid.jsonl", &jbuf, &jlen, jpath, sizeof jpath, err);
     if (!s)
-        s = ev_read_file(dir, "piqa/valid-labels.lst", &lbuf, &llen, lpath, sizeof lpath, err);
+        s = ev_read_file(d, dir, "piqa/valid-labels.lst", &lbuf, &llen, lpath, sizeof lpath, err);
     ev_lines jl, ll;
     ev_lines_init(&jl, jbuf, jlen);
     ev_lines_init(&ll, lbuf, llen);
@@ -56,4 +56,4 @@ static abl_status piqa_read(ev_docs *d, const char *dir, const char *arg, abl_er
     return s;
 }
 
-const ev_task_def ev_def_piqa = {"piqa", EV_MC, EV_HEAD_ACC_NORM, true, piqa_read};
+const ev_task_def ev_def_piqa = {"piqa", EV_MC, EV_HEAD_ACC_NORM, true, piqa_read, "piqa"};

@@ -87,5 +87,5 @@ static abl_status mc2_read(ev_docs *d, const char *dir, const char *arg, abl_err
     return tqa_read(d, dir, "mc2_targets", err);
 }
 
-const ev_task_def ev_def_truthfulqa_mc1 = {"truthfulqa_mc1", EV_MC, EV_HEAD_ACC, false, mc1_read};
-const ev_task_def ev_def_truthfulqa_mc2 = {"truthfulqa_mc2", EV_MC2, EV_HEAD_MC2, false, mc2_read};
+const ev_task_def ev_def_truthfulqa_mc1 = {"truthfulqa_mc1", EV_MC, EV_HEAD_ACC, false, mc1_read, "truthfulqa"};
+const ev_task_def ev_def_truthfulqa_mc2 = {"truthfulqa_mc2", EV_MC2, EV_HEAD_MC2, false, mc2_read, "truthfulqa"};

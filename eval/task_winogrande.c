@@ -24,4 +24,4 @@ static abl_status wino_read(ev_docs *d, const char *dir, const char *arg, abl_er
     return ev_each_jsonl(d, dir, "winogrande/winogrande.jsonl", wino_line, NULL, err);
 }
 
-const ev_task_def ev_def_winogrande = {"winogrande", EV_MC, EV_HEAD_ACC, false, wino_read};
+const ev_task_def ev_def_winogrande = {"winogrande", EV_MC, EV_HEAD_ACC, false, wino_read, "winogrande"};

@@ -2,7 +2,6 @@
  * available, and every call says so in one line (hint: make cuda). Replaced by the .cu files. */
 #include <stdio.h>
 
-#include "../cli/cli.h"
 #include "kernels_cuda.h"
 
 static abl_status stub_fail(abl_err *err)
@@ -153,11 +152,4 @@ abl_status kc_dot3(double *sums, const float *a, const float *b, int rows, int d
 {
     (void)sums, (void)a, (void)b, (void)rows, (void)d;
     return stub_fail(err);
-}
-
-int cli_bench_cuda(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    cli_error("bench", "this build has no CUDA backend (hint: make cuda)");
-    return 1;
 }

@@ -130,13 +130,6 @@ abl_status kc_logsoftmax_gather(float *lp, uint8_t *top1, const float *logits,
 abl_status kc_dot3(double *sums, const float *a, const float *b, int rows, int d,
                    abl_err *err);
 
-/* ---- CLI --------------------------------------------------------------------------------- */
-
-/* `ablate bench --device cuda ...`: SGEMM TFLOPS at the model's shapes (F32 and TF32),
- * attention and op timings. argv[0] is "bench". Returns the exit status (0 ok, 1 failure,
- * 2 usage). In a CPU-only build it prints the one-line "no CUDA backend" error and returns 1. */
-int cli_bench_cuda(int argc, char **argv);
-
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../base/file.h"
+#include "config_int.h"
 #include "json.h"
 
 static const struct { const char *arch, *model_type; bool qkv_bias; } known_archs[] = {
@@ -18,8 +19,7 @@ static const struct { const char *arch, *model_type; bool qkv_bias; } known_arch
     {"Qwen2ForCausalLM", "qwen2", true},
 };
 
-/* Required (or optional with default `def` when def >= 0) positive integer field <= max. */
-static abl_status get_dim(const json_val *root, const char *key, int64_t def, int64_t max,
+abl_status cfg_get_dim(const json_val *root, const char *key, int64_t def, int64_t max,
                           int *out, const char *name, abl_err *err)
 {
     const json_val *v = json_get(root, key);
@@ -43,8 +43,7 @@ static abl_status get_dim(const json_val *root, const char *key, int64_t def, in
     return ABL_OK;
 }
 
-/* Optional positive finite number. */
-static abl_status get_pos(const json_val *root, const char *key, double def, double *out,
+abl_status cfg_get_pos(const json_val *root, const char *key, double def, double *out,
                           const char *name, abl_err *err)
 {
     const json_val *v = json_get(root, key);
@@ -63,7 +62,7 @@ static abl_status get_pos(const json_val *root, const char *key, double def, dou
     return ABL_OK;
 }
 
-static abl_status get_bool(const json_val *root, const char *key, bool def, bool *out,
+abl_status cfg_get_bool(const json_val *root, const char *key, bool def, bool *out,
                            const char *name, abl_err *err)
 {
     const json_val *v = json_get(root, key);
@@ -92,6 +91,56 @@ static abl_status get_token(const json_val *root, const char *key, int *out, con
         return abl_fail(err, ABL_E_FORMAT, "%s: \"%s\": expected a token id (integer >= 0), found %s",
                         name, key, json_type_name(v->type));
     *out = (int)x;
+    return ABL_OK;
+}
+
+/* Sliding-window attention. Mistral: sliding_window (null = none) on every block. Qwen2:
+ * layer_types when given ("full_attention" / "sliding_attention" per block; the sliding ones
+ * must be the blocks from some block on), else use_sliding_window with max_window_layers
+ * (blocks from it on slide); the window is sliding_window, and only when use_sliding_window. */
+static abl_status read_window(hf_config *cfg, const json_val *r, int ai, const char *name,
+                              abl_err *err)
+{
+    abl_status st;
+    cfg->sliding_window = 0;
+    cfg->sliding_from = 0;
+    if (ai == 1)
+        return cfg_get_dim(r, "sliding_window", 0, 1 << 24, &cfg->sliding_window, name, err);
+    if (ai != 2)
+        return ABL_OK; /* Llama: transformers ignores any sliding_window field */
+    bool use = false;
+    int win = 0, from = cfg->n_layers;
+    if ((st = cfg_get_bool(r, "use_sliding_window", false, &use, name, err)) ||
+        (use && (st = cfg_get_dim(r, "sliding_window", 0, 1 << 24, &win, name, err))) ||
+        (st = cfg_get_dim(r, "max_window_layers", 28, 1 << 20, &from, name, err)))
+        return st;
+    const json_val *lt = json_get(r, "layer_types");
+    if (lt && lt->type != JSON_NULL) {
+        if (lt->type != JSON_ARRAY || lt->len != (size_t)cfg->n_layers)
+            return abl_fail(err, ABL_E_FORMAT, "%s: \"layer_types\": expected a list of %d "
+                            "strings (one per block)", name, cfg->n_layers);
+        from = cfg->n_layers;
+        for (int l = 0; l < cfg->n_layers; l++) {
+            const char *ty = json_as_str(&lt->kids[l]);
+            bool slide = ty && strcmp(ty, "sliding_attention") == 0;
+            if (!slide && !(ty && strcmp(ty, "full_attention") == 0))
+                return abl_fail(err, ABL_E_UNSUPPORTED, "%s: layer_types[%d]: expected "
+                                "\"full_attention\" or \"sliding_attention\"", name, l);
+            if (slide && from == cfg->n_layers)
+                from = l;
+            if (!slide && from < cfg->n_layers)
+                return abl_fail(err, ABL_E_UNSUPPORTED, "%s: layer_types: a full-attention block "
+                                "(%d) after a sliding one (%d) is not supported", name, l, from);
+        }
+        if (from < cfg->n_layers && win == 0)
+            return abl_fail(err, ABL_E_UNSUPPORTED, "%s: layer_types has sliding_attention "
+                            "blocks but no window (use_sliding_window false or sliding_window "
+                            "null)", name);
+    }
+    if (win > 0 && from < cfg->n_layers) {
+        cfg->sliding_window = win;
+        cfg->sliding_from = from;
+    }
     return ABL_OK;
 }
 
@@ -145,25 +194,26 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
                       act ? "\"" : "");
         goto out;
     }
-    const json_val *rs = json_get(r, "rope_scaling");
-    if (rs && rs->type != JSON_NULL) {
-        const char *ty = json_as_str(json_get(rs, "rope_type"));
-        if (!ty)
-            ty = json_as_str(json_get(rs, "type"));
-        st = abl_fail(err, ABL_E_UNSUPPORTED,
-                      "%s: rope_scaling of type '%s' is not supported (hint: only plain RoPE, "
-                      "rope_scaling null, is implemented; the model would compute wrong values)",
-                      name, json_quote(q1, sizeof q1, ty ? ty : "?"));
-        goto out;
+    /* fields that change the math and that the engine does not implement */
+    static const char *const refused[] = {"quantization_config", "attn_logit_softcapping",
+                                           "final_logit_softcapping"};
+    for (int i = 0; i < (int)ABL_ARRAY_LEN(refused); i++) {
+        const json_val *v = json_get(r, refused[i]);
+        if (v && v->type != JSON_NULL) {
+            st = abl_fail(err, ABL_E_UNSUPPORTED, "%s: \"%s\" is set but not implemented (hint: "
+                          "the model would compute wrong values; use an unquantized F32/F16/BF16 "
+                          "checkpoint without it)", name, refused[i]);
+            goto out;
+        }
     }
 
-    if ((st = get_dim(r, "hidden_size", -1, 1 << 16, &cfg->d_model, name, err)) ||
-        (st = get_dim(r, "num_hidden_layers", -1, 1024, &cfg->n_layers, name, err)) ||
-        (st = get_dim(r, "num_attention_heads", -1, 1024, &cfg->n_heads, name, err)) ||
-        (st = get_dim(r, "num_key_value_heads", cfg->n_heads, 1024, &cfg->n_kv_heads, name, err)) ||
-        (st = get_dim(r, "intermediate_size", -1, 1 << 20, &cfg->d_ff, name, err)) ||
-        (st = get_dim(r, "vocab_size", -1, 1 << 24, &cfg->vocab, name, err)) ||
-        (st = get_dim(r, "max_position_embeddings", 2048, 1 << 21, &cfg->max_pos, name, err)))
+    if ((st = cfg_get_dim(r, "hidden_size", -1, 1 << 16, &cfg->d_model, name, err)) ||
+        (st = cfg_get_dim(r, "num_hidden_layers", -1, 1024, &cfg->n_layers, name, err)) ||
+        (st = cfg_get_dim(r, "num_attention_heads", -1, 1024, &cfg->n_heads, name, err)) ||
+        (st = cfg_get_dim(r, "num_key_value_heads", cfg->n_heads, 1024, &cfg->n_kv_heads, name, err)) ||
+        (st = cfg_get_dim(r, "intermediate_size", -1, 1 << 20, &cfg->d_ff, name, err)) ||
+        (st = cfg_get_dim(r, "vocab_size", -1, 1 << 24, &cfg->vocab, name, err)) ||
+        (st = cfg_get_dim(r, "max_position_embeddings", 2048, 1 << 21, &cfg->max_pos, name, err)))
         goto out;
     const json_val *hd = json_get(r, "head_dim");
     if (!hd || hd->type == JSON_NULL) {
@@ -174,7 +224,7 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
             goto out;
         }
         cfg->head_dim = cfg->d_model / cfg->n_heads;
-    } else if ((st = get_dim(r, "head_dim", -1, 1024, &cfg->head_dim, name, err))) {
+    } else if ((st = cfg_get_dim(r, "head_dim", -1, 1024, &cfg->head_dim, name, err))) {
         goto out;
     }
     if (cfg->n_heads % cfg->n_kv_heads != 0) {
@@ -188,11 +238,11 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
                       name, cfg->head_dim);
         goto out;
     }
-    if ((st = get_pos(r, "rope_theta", 10000.0, &cfg->rope_theta, name, err)) ||
-        (st = get_pos(r, "rms_norm_eps", 1e-6, &cfg->norm_eps, name, err)) ||
-        (st = get_bool(r, "tie_word_embeddings", false, &cfg->tie_embeddings, name, err)) ||
-        (st = get_bool(r, "attention_bias", known_archs[ai].qkv_bias, &cfg->attn_bias, name, err)) ||
-        (st = get_bool(r, "mlp_bias", false, &cfg->mlp_bias, name, err)) ||
+    if ((st = cfg_read_rope(cfg, r, false, name, err)) ||
+        (st = cfg_get_pos(r, "rms_norm_eps", 1e-6, &cfg->norm_eps, name, err)) ||
+        (st = cfg_get_bool(r, "tie_word_embeddings", false, &cfg->tie_embeddings, name, err)) ||
+        (st = cfg_get_bool(r, "attention_bias", known_archs[ai].qkv_bias, &cfg->attn_bias, name, err)) ||
+        (st = cfg_get_bool(r, "mlp_bias", false, &cfg->mlp_bias, name, err)) ||
         (st = get_token(r, "bos_token_id", &cfg->bos_id, name, err)) ||
         (st = get_token(r, "eos_token_id", &cfg->eos_id, name, err)))
         goto out;
@@ -202,12 +252,7 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
         st = abl_fail(err, ABL_E_UNSUPPORTED, "%s: mlp_bias is only defined for LlamaForCausalLM", name);
         goto out;
     }
-    /* sliding-window attention (Mistral, Qwen2 with use_sliding_window) */
-    cfg->sliding_window = 0;
-    bool use_sw = ai == 1;
-    if (ai == 2 && (st = get_bool(r, "use_sliding_window", false, &use_sw, name, err)))
-        goto out;
-    if (use_sw && (st = get_dim(r, "sliding_window", 0, 1 << 24, &cfg->sliding_window, name, err)))
+    if ((st = read_window(cfg, r, ai, name, err)))
         goto out;
 out:
     json_free(doc);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/file.h"
 #include "../base/jw.h"
 
 #define STW_MAX_DIMS 8
@@ -225,7 +226,7 @@ static abl_status write_all(st_writer *w, FILE *fp, const char *tmp, abl_err *er
             ok = 0;
     }
     free(scratch);
-    if (!ok || fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+    if (!ok || fflush(fp) != 0)
         return abl_fail(err, ABL_E_IO, "%s: write failed: %s (hint: check free disk space)", tmp,
                         strerror(errno));
     return ABL_OK;
@@ -233,26 +234,13 @@ static abl_status write_all(st_writer *w, FILE *fp, const char *tmp, abl_err *er
 
 abl_status stw_finish(st_writer *w, abl_err *err)
 {
-    size_t tl = strlen(w->path) + 32;
-    char *tmp = malloc(tl);
-    if (!tmp)
-        return abl_fail(err, ABL_E_NOMEM, "%s: out of memory", w->path);
-    snprintf(tmp, tl, "%s.tmp.%ld", w->path, (long)getpid());
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        abl_status s = abl_fail(err, ABL_E_IO, "%s: cannot create: %s (hint: check the folder "
-                                "exists and is writable)", tmp, strerror(errno));
-        free(tmp);
+    abl_afile af;
+    abl_status s = abl_afile_open(&af, NULL, w->path, err);
+    if (s)
+        return s;
+    if ((s = write_all(w, af.f, af.tmp, err))) {
+        abl_afile_abort(&af);
         return s;
     }
-    abl_status s = write_all(w, fp, tmp, err);
-    if (fclose(fp) != 0 && !s)
-        s = abl_fail(err, ABL_E_IO, "%s: close failed: %s", tmp, strerror(errno));
-    if (!s && rename(tmp, w->path) != 0)
-        s = abl_fail(err, ABL_E_IO, "%s: cannot rename to %s: %s", tmp, w->path,
-                     strerror(errno));
-    if (s)
-        remove(tmp);
-    free(tmp);
-    return s;
+    return abl_afile_commit(&af, err);
 }

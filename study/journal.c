@@ -3,6 +3,7 @@
 #include "journal.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 
 #include "../base/file.h"
 #include "../base/sha256.h"
-#include "report.h"
 
 #define JOURNAL_MAGIC "ablate-journal-v1"
 
@@ -111,8 +111,9 @@ static abl_status parse(journal *j, const char *text, size_t len, const char *co
     return ABL_OK;
 }
 
-/* A directory that holds anything at all but no journal was not made by a study run (or its
- * journal was removed): its configuration cannot be checked, so it is never written into. */
+/* A directory that holds anything but journals and the configuration file was not made by a
+ * study run (or its journal was removed): its configuration cannot be checked, so it is never
+ * written into. */
 static int has_outputs(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -120,7 +121,9 @@ static int has_outputs(const char *dir)
         return 0;
     int found = 0;
     for (struct dirent *e; !found && (e = readdir(d));)
-        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+                strncmp(e->d_name, "journal.", 8) != 0 && strcmp(e->d_name, "config.txt") != 0 &&
+                strncmp(e->d_name, ".config.txt.tmp.", 16) != 0;
     closedir(d);
     return found;
 }
@@ -141,7 +144,14 @@ static abl_status write_full(int fd, const char *s, size_t n)
 
 abl_status journal_open(journal **out, const char *dir, const char *config, abl_err *err)
 {
+    return journal_open_at(out, dir, "journal.tsv", config, 0, err);
+}
+
+abl_status journal_open_at(journal **out, const char *dir, const char *name, const char *config,
+                           int flags, abl_err *err)
+{
     *out = NULL;
+    bool ro = flags & JOURNAL_READONLY;
     if (strpbrk(config, "\t\n"))
         return abl_fail(err, ABL_E_ARG, "journal: configuration text must be one line");
     journal *j = calloc(1, sizeof *j);
@@ -150,25 +160,39 @@ abl_status journal_open(journal **out, const char *dir, const char *config, abl_
     j->fd = -1;
     size_t dl = strlen(dir);
     j->dir = malloc(dl + 1);
-    j->path = malloc(dl + 16);
+    j->path = malloc(dl + strlen(name) + 2);
     if (!j->dir || !j->path) {
         journal_close(j);
         return abl_fail(err, ABL_E_NOMEM, "journal: out of memory");
     }
     memcpy(j->dir, dir, dl + 1);
-    snprintf(j->path, dl + 16, "%s/journal.tsv", dir);
-    abl_status s = report_mkdirs(dir, err);
+    snprintf(j->path, dl + strlen(name) + 2, "%s/%s", dir, name);
+    abl_status s = ro ? ABL_OK : abl_mkdirs(dir, err);
     if (s) {
         journal_close(j);
         return s;
     }
     size_t len = 0, good = 0;
     char *text = NULL;
-    if (access(j->path, F_OK) == 0 && (s = abl_read_file(j->path, 0, NULL, &text, &len, err))) {
+    if ((ro || access(j->path, F_OK) == 0) &&
+        (s = abl_read_file(j->path, 0, NULL, &text, &len, err))) {
         journal_close(j);
         return s;
     }
-    if (!text && has_outputs(dir)) {
+    if (ro) { /* a live writer may be mid-line: its torn tail is skipped, never cut */
+        s = parse(j, text, len, config, &good, err);
+        if (!s && good == 0 && memchr(text, '\n', len)) /* no line at all: not yet written */
+            s = abl_fail(err, ABL_E_FORMAT, "%s: not a journal (hint: delete it if no shard is "
+                         "writing it)", j->path);
+        free(text);
+        if (s) {
+            journal_close(j);
+            return s;
+        }
+        *out = j;
+        return ABL_OK;
+    }
+    if (!text && !(flags & JOURNAL_TRUSTED_DIR) && has_outputs(dir)) {
         journal_close(j);
         return abl_fail(err, ABL_E_STATE, "%s: expected an empty or new run directory, found a "
                         "non-empty one without journal.tsv (hint: pass another --out, or delete "
@@ -247,6 +271,8 @@ abl_status journal_append(journal *j, const char *key, const char *payload, abl_
 {
     if (strpbrk(key, "\t\n") || strpbrk(payload, "\t\n") || !*key)
         return abl_fail(err, ABL_E_ARG, "journal: key and payload must be one tab-free line");
+    if (j->fd < 0)
+        return abl_fail(err, ABL_E_STATE, "%s: opened read-only", j->path);
     if (journal_find(j, key))
         return abl_fail(err, ABL_E_STATE, "%s: unit '%s' is already recorded", j->path, key);
     size_t kl = strlen(key), pl = strlen(payload);

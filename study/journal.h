@@ -18,6 +18,19 @@ typedef struct journal journal;
  * Not thread-safe. */
 abl_status journal_open(journal **out, const char *dir, const char *config, abl_err *err);
 
+#define JOURNAL_READONLY 1    /* journal_open_at: load only */
+#define JOURNAL_TRUSTED_DIR 2 /* journal_open_at: the caller vouches for the directory */
+
+/* The same for the journal file dir/name ("journal.shard-0-of-4.tsv": each shard of a run
+ * appends to its own file). flags JOURNAL_READONLY: load an existing journal another process
+ * may be appending to: nothing is created, written or cut; a torn last line is skipped; a
+ * missing file is ABL_E_IO, a first line that is not a journal header ABL_E_FORMAT (a file
+ * with no complete line yet loads empty); journal_append is not allowed. A directory holding
+ * only journals and config.txt is not "non-empty"; JOURNAL_TRUSTED_DIR skips that check (the
+ * caller has checked the directory's configuration file). */
+abl_status journal_open_at(journal **out, const char *dir, const char *name, const char *config,
+                           int flags, abl_err *err);
+
 /* Closes the file and frees everything. NULL is fine. */
 void journal_close(journal *j);
 

@@ -50,10 +50,7 @@ typedef struct {
     const prune_opts *o;
     model *m;
     int L, D;
-    float *save;
-    size_t save_cap;
-    double *row_cos;
-    size_t cap_tok;     /* elements of row_cos */
+    study_sweep sw;     /* the study's resume sweep, block units */
 } pctx;
 
 static void side_free(pside *s, int L)
@@ -111,52 +108,42 @@ static abl_status side_acc(const pside *s, const ev_results *r, study_metric met
     return ABL_OK;
 }
 
+/* After each pass of the sweep: the base pass into the current results, the pass with
+ * candidate block units[v - 1] also removed into that block's. */
+typedef struct {
+    pside *s;
+    const ev_batch *eb;
+    const int *cand;
+} measure_user;
+
+static abl_status measure_after(void *user, int v, abl_err *err)
+{
+    (void)err;
+    measure_user *mu = user;
+    ev_accumulate(mu->s->t, mu->eb, v == 0 ? &mu->s->cur : &mu->s->cand[mu->cand[v - 1]]);
+    return ABL_OK;
+}
+
 /* Run the current model (removed[] skipped) over every batch of the sides; with cand, also
  * every candidate removal (resumed); with cos (L), the mean cosine score of each block. */
 static abl_status measure(pctx *c, pside *sides, int n, const uint8_t *removed, bool cand,
                           double *cos, abl_err *err)
 {
     double tot[STUDY_MAX_UNITS] = {0}, cnt[STUDY_MAX_UNITS] = {0};
+    int cands[STUDY_MAX_UNITS], nc = 0;
+    for (int b = 0; cand && b < c->L; b++)
+        if (!removed[b])
+            cands[nc++] = b;
     for (int k = 0; k < n; k++) {
         pside *s = &sides[k];
         for (int bi = 0; bi < s->plan.n_batches; bi++) {
             ev_batch *eb = &s->plan.batches[bi];
-            fwd_batch *fb = &eb->fb;
-            if (c->o->stop && *c->o->stop)
-                return abl_fail(err, ABL_E_INTERRUPTED, "prune: interrupted");
-            size_t need = (size_t)c->L * fb->n_tok * c->D;
-            c->save = study_reserve(c->save, &c->save_cap, need, sizeof(float));
-            c->row_cos = study_reserve(c->row_cos, &c->cap_tok, (size_t)fb->n_tok,
-                                       sizeof(double));
-            if (!c->save || !c->row_cos)
-                return abl_fail(err, ABL_E_NOMEM, "prune: out of memory for a batch");
-            cos_hook h = {c->L, c->D, STUDY_UNIT_BLOCK, c->save, (size_t)fb->n_tok * c->D,
-                          NULL, c->row_cos, NULL, NULL, tot, cnt};
-            run_plan plan;
-            memset(&plan, 0, sizeof plan);
-            plan.skip_attn = removed;
-            plan.skip_mlp = removed;
-            if (cand || cos) {
-                plan.hook = study_cos_hook;
-                plan.hook_user = &h;
-                plan.hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_POST);
-            }
-            abl_status st = model_forward(c->m, fb, &plan, err);
+            measure_user mu = {s, eb, cands};
+            study_sweep_job job = {removed, cands, nc, NULL, NULL, cos ? tot : NULL,
+                                   cos ? cnt : NULL, measure_after, &mu};
+            abl_status st = study_sweep_batch(&c->sw, eb, &job, err);
             if (st)
                 return st;
-            ev_accumulate(s->t, eb, &s->cur);
-            for (int b = 0; cand && b < c->L; b++) {
-                if (removed[b])
-                    continue;
-                memset(&plan, 0, sizeof plan);
-                plan.skip_attn = removed;
-                plan.skip_mlp = removed;
-                plan.start_layer = b + 1;
-                plan.resume = c->save + (size_t)b * h.stride;
-                if ((st = model_forward(c->m, fb, &plan, err)))
-                    return st;
-                ev_accumulate(s->t, eb, &s->cand[b]);
-            }
         }
     }
     for (int l = 0; cos && l < c->L; l++)
@@ -180,19 +167,20 @@ static abl_status mean_acc(pside *sides, int n, bool cand, int b, study_metric m
     return ABL_OK;
 }
 
-static int split(const char *s, char names[][96], int cap)
+/* A --calib / --eval list into names (at most PRUNE_MAX_TASKS of < 96 bytes). */
+static abl_status split(const char *s, const char *what, char names[][96], int *n, abl_err *err)
 {
-    int n = 0;
-    while (s && *s) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == 0 || len >= 96 || n == cap)
-            return -1;
-        memcpy(names[n], s, len);
-        names[n++][len] = 0;
-        s += len + (e != NULL);
-    }
-    return n;
+    abl_list l;
+    abl_status st = ev_tasks_parse(s, what, &l, err);
+    *n = l.n;
+    for (int i = 0; i < l.n && !st; i++)
+        if (i >= PRUNE_MAX_TASKS || strlen(l.v[i]) >= 96)
+            st = abl_fail(err, ABL_E_ARG, "%s: at most %d tasks of at most 95 bytes each", what,
+                          PRUNE_MAX_TASKS);
+        else
+            snprintf(names[i], 96, "%s", l.v[i]);
+    abl_list_free(&l);
+    return st;
 }
 
 static abl_status one_metric(pctx *c, prune_metric pm, pside *cal, int nc, pside *ev, int ne,
@@ -267,11 +255,9 @@ abl_status prune_run(const prune_opts *o, report_curve *curves, int *n_curves, a
 {
     *n_curves = 0;
     char cn[PRUNE_MAX_TASKS][96], en[PRUNE_MAX_TASKS][96];
-    int nc = split(o->calib, cn, PRUNE_MAX_TASKS), ne = split(o->eval, en, PRUNE_MAX_TASKS);
-    if (nc <= 0 || ne <= 0)
-        return abl_fail(err, ABL_E_ARG, "--calib/--eval: expected comma lists of task names");
-    abl_status s0 = ev_tasks_check(o->calib, err);
-    if (s0 || (s0 = ev_tasks_check(o->eval, err)))
+    int nc = 0, ne = 0;
+    abl_status s0 = split(o->calib, "--calib", cn, &nc, err);
+    if (s0 || (s0 = split(o->eval, "--eval", en, &ne, err)))
         return s0;
     model_opts mo = model_opts_default();
     mo.threads = o->threads;
@@ -280,7 +266,9 @@ abl_status prune_run(const prune_opts *o, report_curve *curves, int *n_curves, a
     abl_status st = model_load(&m, o->model_dir, &mo, err);
     if (st)
         return abl_wrap(err, "loading the model");
-    pctx c = {o, m, model_config(m)->n_layers, model_config(m)->d_model, NULL, 0, NULL, 0};
+    pctx c = {o, m, model_config(m)->n_layers, model_config(m)->d_model,
+              {m, model_config(m)->n_layers, model_config(m)->d_model, STUDY_UNIT_BLOCK, false,
+               o->stop, NULL, 0, NULL, NULL, 0, 0}};
     if (o->blocks < 1 || o->blocks >= c.L || c.L > STUDY_MAX_UNITS) {
         model_free(m);
         return abl_fail(err, ABL_E_ARG, "--blocks: expected 1..%d for this %d-block model, "
@@ -314,8 +302,7 @@ abl_status prune_run(const prune_opts *o, report_curve *curves, int *n_curves, a
         side_free(&ev[k], c.L);
     for (int k = 0; k < nc + ne; k++)
         ev_task_free(tasks[k]);
-    free(c.save);
-    free(c.row_cos);
+    study_sweep_free(&c.sw);
     model_free(m);
     return st;
 }

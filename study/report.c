@@ -1,105 +1,13 @@
-/* study/report.c - atomic report files, the terminal table, layers.csv, summary.json and
- * report.md of a study run. SVG charts are in study/report_svg.c. */
+/* study/report.c - the terminal table, layers.csv, summary.json and report.md of a study run
+ * (written through base/'s atomic writer). SVG charts are in study/report_svg.c. */
 #include "report.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "../base/file.h"
 #include "../base/jw.h"
-
-/* ---- atomic files ------------------------------------------------------------------------ */
-
-abl_status report_open(report_file *rf, const char *dir, const char *name, abl_err *err)
-{
-    snprintf(rf->path, sizeof rf->path, "%s/%s", dir, name);
-    snprintf(rf->tmp, sizeof rf->tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    rf->f = fopen(rf->tmp, "wb");
-    if (!rf->f)
-        return abl_fail(err, ABL_E_IO, "%s: cannot create: %s (hint: is the run directory "
-                        "writable?)", rf->tmp, strerror(errno));
-    return ABL_OK;
-}
-
-/* Remove temp files of the same report left by earlier processes that were killed (kill -9)
- * between report_open and report_commit: ".NAME.tmp.PID" whose PID is not alive. Best effort.
- * (Added by the hardening tests: a killed run must not leave stray files behind.) */
-static void sweep_stale_tmp(const report_file *rf)
-{
-    char dir[sizeof rf->tmp];
-    snprintf(dir, sizeof dir, "%s", rf->tmp);
-    char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : dir;
-    const char *mark = strstr(base, ".tmp.");
-    if (!slash || !mark)
-        return;
-    size_t plen = (size_t)(mark - base) + 5; /* ".NAME.tmp." */
-    char prefix[256];
-    if (plen >= sizeof prefix)
-        return;
-    memcpy(prefix, base, plen);
-    prefix[plen] = 0;
-    *slash = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, plen) != 0)
-            continue;
-        char *end;
-        long pid = strtol(e->d_name + plen, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid())
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue; /* a live process (another run) may still own it */
-        char path[sizeof rf->tmp + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        remove(path);
-    }
-    closedir(d);
-}
-
-abl_status report_commit(report_file *rf, abl_err *err)
-{
-    int bad = fflush(rf->f) != 0 || ferror(rf->f);
-    int e = errno;
-    if (!bad && fsync(fileno(rf->f)) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (fclose(rf->f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    rf->f = NULL;
-    if (!bad && rename(rf->tmp, rf->path) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        remove(rf->tmp);
-        return abl_fail(err, ABL_E_IO, "%s: write failed: %s (hint: disk full?); the earlier "
-                        "file, if any, is unchanged", rf->path, strerror(e));
-    }
-    sweep_stale_tmp(rf);
-    return ABL_OK;
-}
-
-void report_abort(report_file *rf)
-{
-    if (rf->f) {
-        fclose(rf->f);
-        rf->f = NULL;
-        remove(rf->tmp);
-    }
-}
 
 const char *report_unit_label(const study_result *r, int u, char *buf, size_t cap)
 {
@@ -107,30 +15,6 @@ const char *report_unit_label(const study_result *r, int u, char *buf, size_t ca
                           ? ".mlp" : "";
     snprintf(buf, cap, "%d%s", r->unit_layer[u], suf);
     return buf;
-}
-
-abl_status report_mkdirs(const char *dir, abl_err *err)
-{
-    char buf[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf)
-        return abl_fail(err, ABL_E_ARG, "run directory '%s': expected a path of 1..4095 bytes",
-                        dir);
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != 0)
-            continue;
-        char c = buf[i];
-        buf[i] = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return abl_fail(err, ABL_E_IO, "%s: cannot create directory: %s (hint: check the "
-                            "--out path and its permissions)", buf, strerror(errno));
-        buf[i] = c;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return abl_fail(err, ABL_E_IO, "%s: expected a directory, found a file", dir);
-    return ABL_OK;
 }
 
 bool report_utf8_locale(void)
@@ -290,8 +174,8 @@ static void csv_num(FILE *f, double v)
 
 abl_status report_csv(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "layers.csv", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "layers.csv", err);
     if (s)
         return s;
     FILE *f = rf.f;
@@ -317,7 +201,7 @@ abl_status report_csv(const study_result *r, const char *dir, abl_err *err)
             fputc('\n', f);
         }
     }
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 /* ---- summary.json ------------------------------------------------------------------------ */
@@ -399,20 +283,20 @@ static void jtask(jw *w, const study_result *r, const study_task_res *T)
 }
 
 /* Finish a JSON document written through w into rf: committed atomically, or removed. */
-static abl_status json_commit(jw *w, report_file *rf, abl_err *err)
+static abl_status json_commit(jw *w, abl_afile *rf, abl_err *err)
 {
     abl_status s = jw_finish(w, rf->path, err);
     if (s) {
-        report_abort(rf);
+        abl_afile_abort(rf);
         return s;
     }
-    return report_commit(rf, err);
+    return abl_afile_commit(rf, err);
 }
 
 abl_status report_summary_json(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "summary.json", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "summary.json", err);
     if (s)
         return s;
     jw w;
@@ -494,8 +378,8 @@ static void md_corr(FILE *f, const char *name, const char *what, const study_cor
 
 abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "report.md", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "report.md", err);
     if (s)
         return s;
     FILE *f = rf.f;
@@ -577,13 +461,13 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
     fprintf(f, "\n## Figures\n\n![relevance heatmap](heatmap.svg)\n\n![cosine score vs "
                "drop](scatter.svg)\n\n%s## Definitions\n\n```\n%s```\n",
             r->prune_k > 0 ? "![one-shot pruning](pruning.svg)\n\n" : "", study_definitions());
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 abl_status report_timing_json(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "timing.json", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "timing.json", err);
     if (s)
         return s;
     jw w;

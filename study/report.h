@@ -7,25 +7,8 @@
 #include <stdio.h>
 
 #include "../base/abl.h"
+#include "../base/file.h"
 #include "study.h"
-
-/* A file being written atomically: everything goes to "<dir>/.<name>.tmp.<pid>"; commit
- * flushes, fsyncs and renames it onto <dir>/<name>; abort removes it. */
-typedef struct {
-    FILE *f;
-    char tmp[4200], path[4200];
-} report_file;
-
-/* mkdir -p: create dir and its parents; existing directories are fine. ABL_E_IO names the
- * part that could not be made; ABL_E_ARG for an empty or over-long path. */
-abl_status report_mkdirs(const char *dir, abl_err *err);
-
-/* Open the temp file. ABL_E_IO names the path (hint: unwritable --out directory). */
-abl_status report_open(report_file *rf, const char *dir, const char *name, abl_err *err);
-/* Flush + fsync + rename. Any write error (disk full) gives ABL_E_IO and leaves the earlier
- * file in place; the temp file is removed either way. */
-abl_status report_commit(report_file *rf, abl_err *err);
-void report_abort(report_file *rf);  /* NULL f is fine */
 
 /* The terminal table to f: one row per removed unit with the cosine score, angular distance,
  * the drop per task and pooled, the pooled relevance, bar glyphs (UTF-8 blocks when utf8, else
@@ -80,7 +63,7 @@ void report_xml_esc(FILE *f, const char *s);
 /* report.html: the whole run in one self-contained page (inline SVG and CSS, no script, no
  * network): definitions, per-unit table, every figure, CIs and flags, the configuration with
  * model and data hashes. report_html_write draws it into f; report_html commits it atomically
- * into dir (errors as report_open / report_commit). */
+ * into dir (errors as abl_afile_open / abl_afile_commit). */
 void report_html_write(const study_result *r, FILE *f);
 abl_status report_html(const study_result *r, const char *dir, abl_err *err);
 

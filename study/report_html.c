@@ -300,10 +300,10 @@ void report_html_write(const study_result *r, FILE *f)
 
 abl_status report_html(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "report.html", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "report.html", err);
     if (s)
         return s;
     report_html_write(r, rf.f);
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }

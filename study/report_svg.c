@@ -337,12 +337,12 @@ void report_svg_scatter(const study_result *r, FILE *f, bool inline_svg)
 
 abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "scatter.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "scatter.svg", err);
     if (s)
         return s;
     report_svg_scatter(r, rf.f, false);
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 /* ---- heatmap ----------------------------------------------------------------------------- */
@@ -436,12 +436,12 @@ void report_svg_heatmap(const study_result *r, FILE *f, bool inline_svg)
 
 abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "heatmap.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "heatmap.svg", err);
     if (s)
         return s;
     report_svg_heatmap(r, rf.f, false);
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 /* ---- pruning curves ---------------------------------------------------------------------- */
@@ -497,12 +497,12 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
                               const char *x_label, const char *y_label, const char *dir,
                               abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "pruning.svg", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "pruning.svg", err);
     if (s)
         return s;
     report_svg_pruning(c, n_curves, title, x_label, y_label, rf.f, false);
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 void report_study_curves(const study_result *r, report_curve cv[2], char *title, size_t cap)

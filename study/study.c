@@ -1,8 +1,8 @@
-/* study/study.c - the study driver: load model and tasks, then per packed batch (the journaled
- * work unit) one intact pass with cosine hooks and one resumed pass per removed unit. */
+/* study/study.c - the study driver: load the model and tasks, fix the configuration and its
+ * fingerprint, assign work units to shards, run every task's units (study_task.c), then the
+ * statistics, the pruning curves and the reports. */
 #include "study.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,6 @@
 #include "../engine/model.h"
 #include "../kernels/kernels.h"
 #include "../eval/eval.h"
-#include "journal.h"
 #include "report.h"
 #include "study_int.h"
 
@@ -66,712 +65,6 @@ study_opts study_opts_default(void)
     return o;
 }
 
-/* ---- argument lists ------------------------------------------------------------------------ */
-
-/* "0-9,20" -> sorted unique blocks in [0, L). NULL or "all" = every block. */
-static abl_status parse_layers(const char *s, int L, int *out, int *n, abl_err *err)
-{
-    uint8_t on[STUDY_MAX_UNITS] = {0};
-    if (L > STUDY_MAX_UNITS)
-        return abl_fail(err, ABL_E_UNSUPPORTED, "model: %d blocks, at most %d supported", L,
-                        STUDY_MAX_UNITS);
-    if (!s || !strcmp(s, "all")) {
-        for (int l = 0; l < L; l++)
-            on[l] = 1;
-    } else {
-        const char *p = s;
-        while (*p) {
-            char *e;
-            long a = strtol(p, &e, 10), b = a;
-            if (e == p)
-                goto bad;
-            p = e;
-            if (*p == '-') {
-                b = strtol(p + 1, &e, 10);
-                if (e == p + 1)
-                    goto bad;
-                p = e;
-            }
-            if (a < 0 || b >= L || a > b)
-                return abl_fail(err, ABL_E_ARG, "--layers '%s': expected blocks in [0, %d] with "
-                                "a <= b in a-b, found %ld-%ld", s, L - 1, a, b);
-            for (long l = a; l <= b; l++)
-                on[l] = 1;
-            if (*p == ',')
-                p++;
-            else if (*p)
-                goto bad;
-        }
-    }
-    *n = 0;
-    for (int l = 0; l < L; l++)
-        if (on[l])
-            out[(*n)++] = l;
-    if (*n == 0)
-        goto bad;
-    return ABL_OK;
-bad:
-    return abl_fail(err, ABL_E_ARG, "--layers '%s': expected a list like 0-9,20 of block "
-                    "indices", s);
-}
-
-/* ---- hashes ------------------------------------------------------------------------------ */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Feed every regular file under dir (recursively, sorted, *.md skipped) as name + bytes. */
-static abl_status hash_tree(sha256_ctx *c, const char *dir, const char *rel, int depth,
-                            abl_err *err)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s%s%s", dir, rel[0] ? "/" : "", rel);
-    DIR *d = opendir(path);
-    if (!d)
-        return abl_fail(err, ABL_E_IO, "%s: cannot list for hashing", path);
-    char *names[4096];
-    int n = 0;
-    struct dirent *e;
-    abl_status s = ABL_OK;
-    while ((e = readdir(d)) && !s) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == 4096 || !(names[n] = strdup(e->d_name)))
-            s = abl_fail(err, ABL_E_UNSUPPORTED, "%s: more than 4096 entries (or out of "
-                         "memory) while hashing the task data", path);
-        else
-            n++;
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n && !s; i++) {
-        char sub[4096], full[8192];
-        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
-        snprintf(full, sizeof full, "%s/%s", dir, sub);
-        struct stat st;
-        size_t nl = strlen(names[i]);
-        if (stat(full, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode) && depth < 4) {
-            s = hash_tree(c, dir, sub, depth + 1, err);
-        } else if (S_ISREG(st.st_mode) && !(nl > 3 && !strcmp(names[i] + nl - 3, ".md"))) {
-            char hex[65];
-            s = sha256_file(full, hex, err);
-            sha256_update(c, sub, strlen(sub) + 1);
-            sha256_update(c, hex, 64);
-        }
-    }
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    return s;
-}
-
-/* Hash of the data a task reads: the jsonl/corpus file, or the task's folder under data_dir. */
-static void task_data_hash(const char *data_dir, const char *name, char hex[65])
-{
-    abl_err e;
-    hex[0] = 0;
-    if (!strncmp(name, "jsonl:", 6) || !strncmp(name, "corpus:", 7)) {
-        if (sha256_file(strchr(name, ':') + 1, hex, &e))
-            hex[0] = 0;
-        return;
-    }
-    char base[128], path[4096];
-    snprintf(base, sizeof base, "%.100s", name);
-    const char *cand[3] = {base, NULL, NULL};
-    char corpus[160], stem[128];
-    snprintf(corpus, sizeof corpus, "corpus/%.100s", name);
-    cand[1] = corpus;
-    snprintf(stem, sizeof stem, "%.100s", name);
-    char *us = strrchr(stem, '_');
-    if (us)
-        *us = 0;
-    cand[2] = stem;
-    for (int i = 0; i < 3; i++) {
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", data_dir, cand[i]);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            sha256_ctx c;
-            uint8_t d[32];
-            sha256_init(&c);
-            if (hash_tree(&c, path, "", 0, &e) == ABL_OK) {
-                sha256_final(&c, d);
-                for (int k = 0; k < 32; k++)
-                    snprintf(hex + 2 * k, 3, "%02x", d[k]);
-            }
-            return;
-        }
-    }
-}
-
-/* ---- the cosine hook ----------------------------------------------------------------------- */
-
-
-void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
-{
-    cos_hook *h = user;
-    hook_point in = h->unit == STUDY_UNIT_MLP ? HOOK_RESID_MID : HOOK_RESID_PRE;
-    hook_point out = h->unit == STUDY_UNIT_ATTN ? HOOK_RESID_MID : HOOK_RESID_POST;
-    float *sv = h->save + (size_t)l * h->stride;
-    if (p == out) { /* compare before saving: for attn, MID is the output, not an input */
-        double tot = 0;
-        for (int t = 0; t < b->n_tok; t++) {
-            double s[3];
-            kern.dot3(sv + (size_t)t * h->D, x + (size_t)t * h->D, h->D, s);
-            double c = s[1] > 0 && s[2] > 0 ? s[0] / sqrt(s[1] * s[2])
-                                             : (s[1] == s[2] ? 1.0 : 0.0);
-            c = c > 1 ? 1 : c < -1 ? -1 : c;
-            h->row_cos[t] = c;
-            tot += 1 - c;
-            if (h->cos_sum)
-                h->cos_sum[(size_t)b->seq_tag[b->seq[t]] * h->L + l] += 1 - c;
-        }
-        if (h->tot_sum) {
-            h->tot_sum[l] += tot;
-            h->tot_n[l] += b->n_tok;
-        }
-        for (int q = 0; h->ang && q < b->n_seq; q++) {
-            int item = b->seq_tag[q];
-            h->ang[(size_t)item * h->L + l] = acos(h->row_cos[h->last_row[q]]) / M_PI;
-        }
-    }
-    if (p == in)
-        memcpy(sv, x, sizeof(float) * h->stride);
-}
-
-/* ---- one task ---------------------------------------------------------------------------- */
-
-typedef struct {
-    const study_opts *o;
-    model *m;
-    journal *j;
-    int L, D, n_units;
-    const int *unit_layer;
-    int units_new, units_resumed, units_total;
-    /* scratch reused across batches */
-    float *save;
-    size_t save_cap;        /* floats */
-    double *row_cos;
-    int32_t *last_row;
-    size_t cap_tok, cap_seq;   /* elements of row_cos, last_row */
-    char *payload;
-    size_t payload_cap;
-    /* estimate mode: the one timed work unit */
-    double probe_s, probe_flops;
-    long long probe_tok;
-} study_ctx;
-
-void *study_reserve(void *p, size_t *cap, size_t need, size_t elt)
-{
-    if (need <= *cap)
-        return p;
-    free(p);
-    void *q = malloc(need * elt);
-    *cap = q ? need : 0;
-    return q;
-}
-
-static abl_status grow(study_ctx *c, const fwd_batch *fb, abl_err *err)
-{
-    size_t need = (size_t)c->L * fb->n_tok * c->D;
-    c->save = study_reserve(c->save, &c->save_cap, need, sizeof(float));
-    c->row_cos = study_reserve(c->row_cos, &c->cap_tok, (size_t)fb->n_tok, sizeof(double));
-    c->last_row = study_reserve(c->last_row, &c->cap_seq, (size_t)fb->n_seq, sizeof(int32_t));
-    if (!c->save || !c->row_cos || !c->last_row)
-        return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the saved residuals of a "
-                        "batch of %d tokens (%zu MB; hint: smaller batches)", fb->n_tok,
-                        need * 4 >> 20);
-    return ABL_OK;
-}
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int bad;
-} pbuf;
-
-static void pput(pbuf *b, const char *fmt, double v, int i)
-{
-    if (b->bad)
-        return;
-    if (b->cap - b->n < 64) {
-        size_t nc = b->cap ? 2 * b->cap : 1 << 16;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->bad = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    int w = fmt[1] == 'a' ? snprintf(b->p + b->n, b->cap - b->n, "%a ", v)
-                          : snprintf(b->p + b->n, b->cap - b->n, "%d ", i);
-    b->n += (size_t)w;
-}
-
-/* Encode / decode one unit's results: for every variant and choice of the batch ll and top-1
- * count, then for every item and block the cosine sum and the angular distance. */
-static char *encode(study_ctx *c, const ev_batch *eb, ev_results *R, const double *cs,
-                    const double *ang)
-{
-    pbuf b = {c->payload, 0, c->payload_cap, 0};
-    for (int v = 0; v <= c->n_units; v++)
-        for (int k = 0; k < eb->n_choice; k++) {
-            int ch = eb->choice_list[k];
-            pput(&b, "%a", R[v].ll[ch], 0);
-            pput(&b, "%d", 0, R[v].n_top1[ch]);
-        }
-    for (int k = 0; k < eb->n_items; k++)
-        for (int l = 0; l < c->L; l++) {
-            size_t at = (size_t)eb->items[k] * c->L + l;
-            pput(&b, "%a", cs[at], 0);
-            pput(&b, "%a", ang[at], 0);
-        }
-    c->payload = b.p;
-    c->payload_cap = b.cap;
-    if (b.bad || !b.p)
-        return NULL;
-    if (b.n)
-        b.p[b.n - 1] = 0; /* drop the trailing space */
-    else
-        b.p[0] = 0;
-    return b.p;
-}
-
-static int decode(study_ctx *c, const char *p, const ev_batch *eb, ev_results *R, double *cs,
-                  double *ang)
-{
-    char *e;
-    for (int v = 0; v <= c->n_units; v++)
-        for (int k = 0; k < eb->n_choice; k++) {
-            int ch = eb->choice_list[k];
-            R[v].ll[ch] = strtod(p, &e);
-            if (e == p)
-                return -1;
-            p = e;
-            long t = strtol(p, &e, 10);
-            if (e == p)
-                return -1;
-            p = e;
-            R[v].n_top1[ch] = (int32_t)t;
-            R[v].done[ch] = 1;
-        }
-    for (int k = 0; k < eb->n_items; k++)
-        for (int l = 0; l < c->L; l++) {
-            size_t at = (size_t)eb->items[k] * c->L + l;
-            cs[at] = strtod(p, &e);
-            if (e == p)
-                return -1;
-            p = e;
-            ang[at] = strtod(p, &e);
-            if (e == p)
-                return -1;
-            p = e;
-        }
-    while (*p == ' ')
-        p++;
-    return *p ? -1 : 0;
-}
-
-/* The intact pass with hooks, then one resumed pass per unit. Returns INTERRUPTED when the stop
- * flag rises between passes (the unit is then not recorded). */
-static abl_status run_unit(study_ctx *c, const ev_task *t, ev_batch *eb, ev_results *R,
-                           double *cs, double *ang, abl_err *err)
-{
-    fwd_batch *fb = &eb->fb;
-    abl_status s = grow(c, fb, err);
-    if (s)
-        return s;
-    for (int q = 0; q < fb->n_seq; q++) {
-        int end = q + 1 < fb->n_seq ? fb->seq_start[q + 1] : fb->n_tok, r = fb->seq_start[q];
-        while (r + 1 < end && fb->branch[r + 1] == 0)
-            r++;
-        c->last_row[q] = r;
-    }
-    for (int k = 0; k < eb->n_items; k++)
-        for (int l = 0; l < c->L; l++)
-            cs[(size_t)eb->items[k] * c->L + l] = 0;
-    cos_hook h = {c->L, c->D, c->o->unit, c->save, (size_t)fb->n_tok * c->D, c->last_row,
-                  c->row_cos, cs, ang, NULL, NULL};
-    run_plan plan;
-    memset(&plan, 0, sizeof plan);
-    plan.hook = study_cos_hook;
-    plan.hook_user = &h;
-    plan.hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_MID) | (1u << HOOK_RESID_POST);
-    if ((s = model_forward(c->m, fb, &plan, err)))
-        return s;
-    ev_accumulate(t, eb, &R[0]);
-    uint8_t skip[STUDY_MAX_UNITS];
-    for (int u = 0; u < c->n_units; u++) {
-        if (c->o->stop && *c->o->stop)
-            return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
-        int l = c->unit_layer[u];
-        memset(&plan, 0, sizeof plan);
-        memset(skip, 0, sizeof skip);
-        skip[l] = 1;
-        if (c->o->no_resume) { /* reference: a full pass with the unit's skip flags */
-            plan.skip_attn = c->o->unit != STUDY_UNIT_MLP ? skip : NULL;
-            plan.skip_mlp = c->o->unit != STUDY_UNIT_ATTN ? skip : NULL;
-        } else if (c->o->unit == STUDY_UNIT_ATTN) { /* resume at l, its attention skipped */
-            plan.skip_attn = skip;
-            plan.start_layer = l;
-            plan.resume = l > 0 ? c->save + (size_t)l * h.stride : NULL;
-        } else { /* the residual entering l (block) or its MLP (mlp) is the one leaving it */
-            plan.start_layer = l + 1;
-            plan.resume = c->save + (size_t)l * h.stride;
-        }
-        if ((s = model_forward(c->m, fb, &plan, err)))
-            return s;
-        ev_accumulate(t, eb, &R[1 + u]);
-    }
-    return ABL_OK;
-}
-
-/* 2 x multiply-adds of one pass over fb through blocks [first, L) and the LM head on its scored
- * rows: the projections, causal attention over each packed sequence (rows x (rows + 1) / 2
- * query-key pairs, an upper bound when branches share a prefix), and the head. */
-static double pass_flops(const hf_config *g, const fwd_batch *fb, int first)
-{
-    double D = g->d_model, Q = (double)g->n_heads * g->head_dim;
-    double KV = (double)g->n_kv_heads * g->head_dim;
-    double per_row = 2 * (D * Q + 2 * D * KV + Q * D + 3 * D * g->d_ff), pairs = 0;
-    for (int q = 0; q < fb->n_seq; q++) {
-        double n = (q + 1 < fb->n_seq ? fb->seq_start[q + 1] : fb->n_tok) - fb->seq_start[q];
-        pairs += n * (n + 1) / 2;
-    }
-    return (g->n_layers - first) * (per_row * fb->n_tok + 4 * Q * pairs) +
-           2 * D * g->vocab * fb->n_score;
-}
-
-/* The same for one work unit: the intact pass, then each unit's pass as run_unit runs it. */
-static double unit_flops(const study_ctx *c, const fwd_batch *fb)
-{
-    const hf_config *g = model_config(c->m);
-    double f = pass_flops(g, fb, 0);
-    for (int u = 0; u < c->n_units; u++) {
-        int l = c->unit_layer[u];
-        f += pass_flops(g, fb, c->o->no_resume ? 0 : c->o->unit == STUDY_UNIT_ATTN ? l : l + 1);
-    }
-    return f;
-}
-
-void study_item_hits(const ev_task *t, study_metric metric, const ev_item_score *sc, double *hit,
-                      double *w, const char **name)
-{
-    *w = 1;
-    if (t->kind == EV_CORPUS) {
-        *hit = sc->n_top1;
-        *w = sc->n_tok;
-        *name = "token_acc";
-    } else if (metric == STUDY_METRIC_ACC || (metric == STUDY_METRIC_DEFAULT &&
-                                              t->head == EV_HEAD_ACC)) {
-        *hit = sc->correct;
-        *name = "acc";
-    } else if ((metric == STUDY_METRIC_ACC_NORM || t->head == EV_HEAD_ACC_NORM) && t->has_norm) {
-        *hit = sc->correct_norm;
-        *name = "acc_norm";
-    } else if (t->head == EV_HEAD_MC2 && metric == STUDY_METRIC_DEFAULT) {
-        *hit = sc->mc2;
-        *name = "mc2";
-    } else {
-        *hit = sc->correct;
-        *name = "acc";
-    }
-}
-
-static abl_status run_task(study_ctx *c, const ev_task *t, int ti, int n_tasks, study_raw *raw,
-                           study_task_res *T, abl_err *err)
-{
-    int n = t->n_items, nv = 1 + c->n_units, L = c->L;
-    ev_plan plan;
-    memset(&plan, 0, sizeof plan);
-    ev_results *R = calloc((size_t)nv, sizeof *R);
-    ev_item_score *sc = malloc(sizeof *sc * (size_t)(n > 0 ? n : 1));
-    raw->n_items = n;
-    raw->n_var = nv;
-    raw->L = L;
-    raw->hits = malloc(sizeof(double) * (size_t)nv * n);
-    raw->weight = malloc(sizeof(double) * (size_t)n);
-    raw->chance = malloc(sizeof(double) * (size_t)n);
-    raw->cos_sum = calloc((size_t)n * L, sizeof(double));
-    raw->ang = calloc((size_t)n * L, sizeof(double));
-    raw->n_tok = calloc((size_t)n, sizeof(double));
-    abl_status s = ABL_OK;
-    if (!R || !sc || !raw->hits || !raw->weight || !raw->chance || !raw->cos_sum || !raw->ang ||
-        !raw->n_tok) {
-        s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for results", t->name);
-        goto done;
-    }
-    for (int v = 0; v < nv && !s; v++)
-        s = ev_results_alloc(&R[v], t, err);
-    /* 512-token batches: finer journal units and progress, bounded saved residuals */
-    ev_plan_opts po = {c->o->batch_tokens > 0 ? c->o->batch_tokens : STUDY_BATCH_TOKENS, false};
-    if (s || (s = ev_plan_make(&plan, t, NULL, n, &po, err)))
-        goto done;
-    if (c->o->estimate) { /* cost of every batch; time the first unit of the first task */
-        T->n_items = n;
-        T->n_tok_pass = plan.n_tok;
-        snprintf(T->name, sizeof T->name, "%s", t->name);
-        int K = c->o->unit != STUDY_UNIT_BLOCK ? 0 : c->o->prune_k < c->n_units ?
-                c->o->prune_k : c->n_units - 1;
-        for (int bi = 0; bi < plan.n_batches; bi++) {
-            T->flops += unit_flops(c, &plan.batches[bi].fb);
-            for (int k = 1; k <= K; k++) /* two pruning curves, k blocks skipped */
-                T->flops += 2 * pass_flops(model_config(c->m), &plan.batches[bi].fb, k);
-            T->n_score_pass += plan.batches[bi].fb.n_score;
-        }
-        if (c->probe_s <= 0 && plan.n_batches > 0) {
-            double t0 = ev_now();
-            if ((s = run_unit(c, t, &plan.batches[0], R, raw->cos_sum, raw->ang, err)))
-                goto done;
-            c->probe_s = ev_now() - t0;
-            c->probe_flops = unit_flops(c, &plan.batches[0].fb);
-            c->probe_tok = plan.batches[0].fb.n_tok;
-        }
-        goto done;
-    }
-    ev_progress pr;
-    char label[128];
-    snprintf(label, sizeof label, "%d/%d %.30s x%d passes", ti + 1, n_tasks, t->name, nv);
-    if (c->o->progress)
-        ev_progress_begin(&pr, stderr, label, n, plan.n_tok);
-    double t0 = ev_now();
-    for (int bi = 0; bi < plan.n_batches; bi++) {
-        ev_batch *eb = &plan.batches[bi];
-        for (int q = 0; q < eb->fb.n_tok; q++)
-            raw->n_tok[eb->fb.seq_tag[eb->fb.seq[q]]] += 1;
-        char key[160];
-        snprintf(key, sizeof key, "%s/%d", t->name, bi);
-        c->units_total++;
-        const char *rec = c->j ? journal_find(c->j, key) : NULL;
-        if (rec) {
-            if (decode(c, rec, eb, R, raw->cos_sum, raw->ang) != 0) {
-                s = abl_fail(err, ABL_E_FORMAT, "%s/journal.tsv: record '%s' does not match "
-                             "this run's batches (hint: delete the run directory)",
-                             journal_dir(c->j), key);
-                break;
-            }
-            c->units_resumed++;
-        } else {
-            if (c->o->stop && *c->o->stop) {
-                s = abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
-                break;
-            }
-            if ((s = run_unit(c, t, eb, R, raw->cos_sum, raw->ang, err)))
-                break;
-            if (c->j) {
-                const char *p = encode(c, eb, R, raw->cos_sum, raw->ang);
-                if (!p) {
-                    s = abl_fail(err, ABL_E_NOMEM, "study: out of memory encoding a unit");
-                    break;
-                }
-                if ((s = journal_append(c->j, key, p, err)))
-                    break;
-            }
-            c->units_new++;
-            if (c->o->stop_after_units > 0 && c->units_new >= c->o->stop_after_units) {
-                s = abl_fail(err, ABL_E_INTERRUPTED, "stopped after %d units (test hook)",
-                             c->units_new);
-                break;
-            }
-        }
-        if (c->o->progress && rec)
-            ev_progress_skip(&pr, eb->n_items, eb->fb.n_tok);
-        else if (c->o->progress)
-            ev_progress_update(&pr, eb->n_items, eb->fb.n_tok);
-    }
-    if (c->o->progress)
-        ev_progress_end(&pr);
-    if (s)
-        goto done;
-    T->seconds = ev_now() - t0;
-    T->n_tok_pass = plan.n_tok;
-    const char *mname = "acc";
-    double *ratio = malloc(sizeof(double) * (size_t)n);
-    if (!ratio) {
-        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
-        goto done;
-    }
-    for (int v = 0; v < nv && !s; v++) {
-        s = ev_item_scores(t, &R[v], NULL, n, sc, err);
-        for (int i = 0; i < n && !s; i++) {
-            study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i],
-                            &raw->weight[i], &mname);
-            raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
-            if (v == 0)
-                ratio[i] = raw->weight[i] > 0 ? raw->hits[i] / raw->weight[i] : 0;
-        }
-    }
-    if (!s) {
-        snprintf(T->name, sizeof T->name, "%s", t->name);
-        snprintf(T->metric, sizeof T->metric, "%s", mname);
-        study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
-        T->acc_se = stats_se(ratio, n);
-        T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
-    }
-    free(ratio);
-done:
-    ev_plan_free(&plan);
-    if (R)
-        for (int v = 0; v < nv; v++)
-            ev_results_free(&R[v]);
-    free(R);
-    free(sc);
-    return s;
-}
-
-/* ---- one-shot pruning curves -------------------------------------------------------------- */
-
-static bool ranks_before(double a, double b)
-{
-    return !isnan(a) && (isnan(b) || a < b);
-}
-
-/* order[0..n) = units sorted by key, lowest first; NaN last; ties keep unit order. */
-static void rank_units(const double *key, int n, int *order)
-{
-    for (int i = 0; i < n; i++) {
-        int k = i;
-        while (k > 0 && ranks_before(key[i], key[order[k - 1]])) {
-            order[k] = order[k - 1];
-            k--;
-        }
-        order[k] = i;
-    }
-}
-
-/* Headline accuracy of t with the blocks in skip[] removed: one pass over every batch of plan,
- * each batch a journaled work unit ("prune/CURVE/K/TASK/BATCH": hits and weight in %a). */
-static abl_status pruned_acc(study_ctx *c, const ev_task *t, ev_plan *plan, ev_results *R,
-                             ev_item_score *sc, const uint8_t *skip, int curve, int k,
-                             double *acc, bool *resumed, abl_err *err)
-{
-    double h = 0, w = 0;
-    *resumed = true;
-    for (int bi = 0; bi < plan->n_batches; bi++) {
-        ev_batch *eb = &plan->batches[bi];
-        char key[200], pay[80];
-        snprintf(key, sizeof key, "prune/%d/%d/%s/%d", curve, k, t->name, bi);
-        const char *rec = c->j ? journal_find(c->j, key) : NULL;
-        double bh = 0, bw = 0;
-        c->units_total++;
-        if (rec) {
-            if (sscanf(rec, "%la %la", &bh, &bw) != 2)
-                return abl_fail(err, ABL_E_FORMAT, "%s/journal.tsv: record '%s' is not two "
-                                "numbers (hint: delete the run directory)", journal_dir(c->j),
-                                key);
-            c->units_resumed++;
-        } else {
-            *resumed = false;
-            if (c->o->stop && *c->o->stop)
-                return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
-            run_plan p;
-            memset(&p, 0, sizeof p);
-            p.skip_attn = skip;
-            p.skip_mlp = skip;
-            abl_status s = model_forward(c->m, &eb->fb, &p, err);
-            if (!s) {
-                ev_accumulate(t, eb, R);
-                s = ev_item_scores(t, R, eb->items, eb->n_items, sc, err);
-            }
-            if (s)
-                return s;
-            for (int i = 0; i < eb->n_items; i++) {
-                double hi, wi;
-                const char *name;
-                study_item_hits(t, c->o->metric, &sc[i], &hi, &wi, &name);
-                bh += hi;
-                bw += wi;
-            }
-            snprintf(pay, sizeof pay, "%a %a", bh, bw);
-            if (c->j && (s = journal_append(c->j, key, pay, err)))
-                return s;
-            c->units_new++;
-            if (c->o->stop_after_units > 0 && c->units_new >= c->o->stop_after_units)
-                return abl_fail(err, ABL_E_INTERRUPTED, "stopped after %d units (test hook)",
-                                c->units_new);
-        }
-        h += bh;
-        w += bw;
-    }
-    *acc = w > 0 ? h / w : NAN;
-    return ABL_OK;
-}
-
-/* After the sweep: for curve 0 (cosine score order) and 1 (accuracy-drop order), remove the
- * first k blocks, k = 1..K, and measure every task; r->prune_acc gets the mean over tasks. */
-static abl_status prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
-                               abl_err *err)
-{
-    int K = c->o->prune_k < r->n_units ? c->o->prune_k : r->n_units - 1;
-    if (c->o->unit != STUDY_UNIT_BLOCK || K < 1)
-        return ABL_OK;
-    rank_units(r->pooled.cos_score, r->n_units, r->prune_order[0]);
-    rank_units(r->pooled.drop, r->n_units, r->prune_order[1]);
-    for (int cv = 0; cv < 2; cv++) {
-        r->prune_acc[cv][0] = r->pooled.acc;
-        for (int k = 1; k <= K; k++)
-            r->prune_acc[cv][k] = 0;
-    }
-    abl_status s = ABL_OK;
-    for (int t = 0; t < n_tasks && !s; t++) {
-        const ev_task *tk = tasks[t];
-        ev_plan plan;
-        memset(&plan, 0, sizeof plan);
-        ev_results R;
-        memset(&R, 0, sizeof R);
-        ev_item_score *sc = malloc(sizeof *sc * (size_t)(tk->n_items > 0 ? tk->n_items : 1));
-        ev_plan_opts po = {c->o->batch_tokens > 0 ? c->o->batch_tokens : STUDY_BATCH_TOKENS,
-                           false};
-        if (!sc)
-            s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for pruning", tk->name);
-        if (!s)
-            s = ev_results_alloc(&R, tk, err);
-        if (!s)
-            s = ev_plan_make(&plan, tk, NULL, tk->n_items, &po, err);
-        ev_progress pr;
-        if (!s && c->o->progress) {
-            char label[128];
-            snprintf(label, sizeof label, "%d/%d %.30s pruning x%d passes", t + 1, n_tasks,
-                     tk->name, 2 * K);
-            ev_progress_begin(&pr, stderr, label, 2LL * K * tk->n_items, 2LL * K * plan.n_tok);
-        }
-        for (int cv = 0; cv < 2 && !s; cv++) {
-            uint8_t skip[STUDY_MAX_UNITS];
-            memset(skip, 0, sizeof skip);
-            for (int k = 1; k <= K && !s; k++) {
-                skip[r->unit_layer[r->prune_order[cv][k - 1]]] = 1;
-                double a = NAN;
-                bool resumed = false;
-                s = pruned_acc(c, tk, &plan, &R, sc, skip, cv, k, &a, &resumed, err);
-                r->prune_acc[cv][k] += a / n_tasks;
-                if (!s && c->o->progress)
-                    (resumed ? ev_progress_skip : ev_progress_update)(&pr, tk->n_items,
-                                                                      plan.n_tok);
-            }
-        }
-        if (!s && c->o->progress)
-            ev_progress_end(&pr);
-        ev_plan_free(&plan);
-        ev_results_free(&R);
-        free(sc);
-    }
-    r->prune_k = s ? 0 : K;
-    return s;
-}
-
-static void raw_free(study_raw *r)
-{
-    free(r->hits);
-    free(r->weight);
-    free(r->chance);
-    free(r->cos_sum);
-    free(r->ang);
-    free(r->n_tok);
-}
-
 void study_result_free(study_result *r)
 {
     if (!r)
@@ -781,70 +74,156 @@ void study_result_free(study_result *r)
     free(r->tasks);
     study_task_free(&r->pooled);
     free(r->unit_layer);
+    free(r->shard_flops);
     free(r);
 }
 
-/* Split "a,b,c" (or "all") into names; returns the count or -1 on a bad list. */
-static int split_tasks(const char *s, char names[][96], int cap)
+enum { MAX_TASKS = 32 };
+
+/* The configuration line: everything the numbers depend on. Its sha256 is the fingerprint that
+ * names the default run directory and that every journal and config.txt must carry. */
+static abl_status config_text(const study_opts *o, const study_result *r, ev_task **tasks,
+                              const int *units, char *config, size_t cap, abl_err *err)
 {
-    if (!strcmp(s, "all")) {
-        int n = 0;
-        for (const char *const *p = ev_task_names(); *p && n < cap; p++)
-            snprintf(names[n++], 96, "%s", *p);
-        return n;
-    }
-    int n = 0;
-    const char *p = s;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 0 || len >= 96 || n == cap)
-            return -1;
-        memcpy(names[n], p, len);
-        names[n][len] = 0;
-        for (int k = 0; k < n; k++)
-            if (!strcmp(names[k], names[n]))
-                return -1;
-        n++;
-        p += len + (e != NULL);
-        if (e && !*p)
-            return -1;
-    }
-    return n;
+    int cl = snprintf(config, cap, "ablate-study-v1 model_sha256=%s kernels=%s "
+                      "device=%d unit=%s metric=%d limit=%d seed=%llu batch_tokens=%d boot=%d "
+                      "resume=%d layers=", r->model_sha256, r->kernels, o->device, r->unit_name,
+                      (int)o->metric, o->limit, (unsigned long long)o->seed, o->batch_tokens,
+                      o->n_boot, !o->no_resume);
+    for (int u = 0; u < r->n_units && cl < (int)cap - 600; u++)
+        cl += snprintf(config + cl, cap - (size_t)cl, "%s%d", u ? "," : "", units[u]);
+    if (o->prune_k > 0 && o->unit == STUDY_UNIT_BLOCK) /* absent when off: older runs resume */
+        cl += snprintf(config + cl, cap - (size_t)cl, " prune=%d", o->prune_k);
+    for (int t = 0; t < r->n_tasks && cl < (int)cap - 300; t++)
+        cl += snprintf(config + cl, cap - (size_t)cl, " task=%s:%.16s:%d", tasks[t]->name,
+                       r->tasks[t].data_sha256, tasks[t]->n_items);
+    if (cl >= (int)cap - 300)
+        return abl_fail(err, ABL_E_ARG, "study: configuration too long (too many tasks or blocks)");
+    return ABL_OK;
 }
 
-static const char *unit_name(study_unit u)
+/* Enumerate every work unit (per task: its sweep batches, then its pruning passes by curve,
+ * step and batch), and with n_shards > 0 assign them: each phase balanced on its own, so a
+ * second round of the shards (pruning, once every sweep is in) is balanced too. load (n_shards,
+ * or NULL) gets each shard's FLOPs. */
+static abl_status plan_units(study_ctx *c, ev_task **tasks, int n_tasks, int n_shards,
+                             double *load, abl_err *err)
 {
-    return u == STUDY_UNIT_ATTN ? "attn" : u == STUDY_UNIT_MLP ? "mlp" : "block";
+    int n1 = 0, n2 = 0;
+    abl_status s = ABL_OK;
+    c->off1 = calloc((size_t)n_tasks, sizeof(int));
+    c->off2 = calloc((size_t)n_tasks, sizeof(int));
+    c->nb = calloc((size_t)n_tasks, sizeof(int));
+    if (!c->off1 || !c->off2 || !c->nb)
+        return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    for (int t = 0; t < n_tasks && !s; t++) {
+        s = study_task_costs(c, tasks[t], NULL, NULL, &c->nb[t], err);
+        c->off1[t] = n1;
+        n1 += c->nb[t];
+    }
+    for (int t = 0; t < n_tasks && !s; t++) {
+        c->off2[t] = n1 + n2;
+        n2 += 2 * c->prune_K * c->nb[t];
+    }
+    c->n_all = n1 + n2;
+    if (s || (n_shards <= 0 && !c->o->no_compute))
+        return s;
+    double *cost = malloc(sizeof(double) * (size_t)(c->n_all + 1));
+    double *ld = calloc((size_t)(n_shards > 0 ? n_shards : 1), sizeof(double));
+    c->owner = malloc(sizeof(int) * (size_t)(c->n_all + 1));
+    c->missing = calloc((size_t)c->n_all + 1, 1);
+    if (!cost || !ld || !c->owner || !c->missing)
+        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    for (int t = 0; t < n_tasks && !s; t++)
+        s = study_task_costs(c, tasks[t], cost + c->off1[t], cost + c->off2[t], &c->nb[t], err);
+    if (!s && n_shards > 0)
+        s = study_shard_assign(cost, n1, n_shards, c->owner, ld, err);
+    if (!s && n_shards > 0)
+        s = study_shard_assign(cost + n1, n2, n_shards, c->owner + n1, load ? load : ld, err);
+    for (int k = 0; !s && load && k < n_shards; k++)
+        load[k] += ld[k];
+    free(cost);
+    free(ld);
+    return s;
+}
+
+/* --no-compute with units missing: name the shards that owe them, under every shard count
+ * whose journals are in the run directory. */
+static abl_status missing_error(study_ctx *c, ev_task **tasks, int n_tasks, abl_err *err)
+{
+    int ns[8], nn = c->store ? study_store_shard_counts(c->store, ns, 8) : 0;
+    char list[600] = "";
+    size_t ll = 0;
+    int n1 = n_tasks > 0 ? c->off2[0] : 0;
+    int *own = malloc(sizeof(int) * (size_t)(c->n_all + 1));
+    double *cost = malloc(sizeof(double) * (size_t)(c->n_all + 1));
+    abl_status s = own && cost ? ABL_OK : abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    for (int t = 0; !s && t < n_tasks; t++)
+        s = study_task_costs(c, tasks[t], cost + c->off1[t], cost + c->off2[t], &c->nb[t], err);
+    for (int i = 0; i < nn && !s && ll < sizeof list - 40; i++) {
+        if ((s = study_shard_assign(cost, n1, ns[i], own, NULL, err)) ||
+            (s = study_shard_assign(cost + n1, c->n_all - n1, ns[i], own + n1, NULL, err)))
+            break;
+        for (int k = 0; k < ns[i] && ll < sizeof list - 40; k++) {
+            int miss = 0;
+            for (int u = 0; u < c->n_all && !miss; u++)
+                miss = c->missing[u] && own[u] == k;
+            if (miss)
+                ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%d/%d", ll ? ", " : "", k,
+                                       ns[i]);
+        }
+    }
+    free(own);
+    free(cost);
+    if (s)
+        return s;
+    return abl_fail(err, ABL_E_STATE, "%s: %d work units are not journaled yet%s%s (hint: "
+                    "run %s with the same options and --shard I/N, or drop --no-compute to "
+                    "compute them here)", c->dir ? c->dir : "(no run directory)",
+                    c->units_missing, nn ? "; missing from shards " : " and no shard journals "
+                    "are there", list, nn ? "those shards" : "the shards");
 }
 
 abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
 {
     *out = NULL;
     double t_start = ev_now();
-    enum { MAX_TASKS = 32 };
+    abl_list tl;
+    abl_status s0 = ev_tasks_parse(o->tasks, "--tasks", &tl, err); /* before loading anything */
+    if (s0)
+        return s0;
+    int n_tasks = tl.n;
     char names[MAX_TASKS][96];
-    int n_tasks = split_tasks(o->tasks ? o->tasks : "", names, MAX_TASKS);
-    if (n_tasks <= 0)
-        return abl_fail(err, ABL_E_ARG, "--tasks '%s': expected a comma list of task names "
-                        "(see `ablate eval --help`) or 'all'", o->tasks ? o->tasks : "");
-    abl_status s0 = ev_tasks_check(o->tasks, err); /* every name, before loading anything */
+    for (int t = 0; t < n_tasks && !s0; t++)
+        if (strlen(tl.v[t]) >= sizeof names[t] || t >= MAX_TASKS)
+            s0 = abl_fail(err, ABL_E_ARG, "--tasks: at most %d tasks of at most %zu bytes each",
+                          MAX_TASKS, sizeof names[t] - 1);
+        else
+            snprintf(names[t], sizeof names[t], "%s", tl.v[t]);
+    abl_list_free(&tl);
     if (s0)
         return s0;
     if (o->n_boot < 1)
         return abl_fail(err, ABL_E_ARG, "bootstrap resamples: expected >= 1, found %d",
                         o->n_boot);
+    if (o->n_shards > 0 && (o->shard < 0 || o->shard >= o->n_shards))
+        return abl_fail(err, ABL_E_ARG, "--shard %d/%d: expected 0 <= I < N", o->shard,
+                        o->n_shards);
     study_result *r = calloc(1, sizeof *r);
     ev_task *tasks[MAX_TASKS] = {0};
     study_raw raw[MAX_TASKS];
     memset(raw, 0, sizeof raw);
     model *m = NULL;
-    journal *j = NULL;
     study_ctx c;
     memset(&c, 0, sizeof c);
+    c.my = o->n_shards > 0 ? o->shard : -1;
     int units[STUDY_MAX_UNITS], n_units = 0;
-    if (!r)
+    char *config = malloc(8192);
+    if (!r || !config) {
+        free(r);
+        free(config);
         return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    }
     model_opts mo = model_opts_default();
     mo.threads = o->threads;
     mo.device = o->device;
@@ -854,7 +233,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
         goto fail;
     }
     const hf_config *cfg = model_config(m);
-    if ((s = parse_layers(o->layers, cfg->n_layers, units, &n_units, err)))
+    if ((s = study_parse_layers(o->layers, cfg->n_layers, units, &n_units, err)))
         goto fail;
     /* model hash */
     char mpath[4200];
@@ -868,7 +247,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     snprintf(r->arch, sizeof r->arch, "%s", cfg->arch);
     snprintf(r->kernels, sizeof r->kernels, "%s", kern.name ? kern.name : "?");
     snprintf(r->command, sizeof r->command, "%s", o->command ? o->command : "");
-    snprintf(r->unit_name, sizeof r->unit_name, "%s", unit_name(o->unit));
+    snprintf(r->unit_name, sizeof r->unit_name, "%s", study_unit_name(o->unit));
     r->n_layers = cfg->n_layers;
     r->limit = o->limit;
     r->seed = o->seed;
@@ -887,17 +266,6 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     lo.data_dir = o->data_dir;
     lo.limit = o->limit;
     lo.seed = o->seed;
-    const char *ddir = o->data_dir ? o->data_dir : "data/tasks";
-    char config[8192];
-    int cl = snprintf(config, sizeof config, "ablate-study-v1 model_sha256=%s kernels=%s "
-                      "device=%d unit=%s metric=%d limit=%d seed=%llu batch_tokens=%d boot=%d "
-                      "resume=%d layers=", r->model_sha256, r->kernels, o->device, r->unit_name,
-                      (int)o->metric, o->limit, (unsigned long long)o->seed, o->batch_tokens,
-                      o->n_boot, !o->no_resume);
-    for (int u = 0; u < n_units && cl < (int)sizeof config - 600; u++)
-        cl += snprintf(config + cl, sizeof config - (size_t)cl, "%s%d", u ? "," : "", units[u]);
-    if (o->prune_k > 0 && o->unit == STUDY_UNIT_BLOCK) /* absent when off: older runs resume */
-        cl += snprintf(config + cl, sizeof config - (size_t)cl, " prune=%d", o->prune_k);
     for (int t = 0; t < n_tasks; t++) {
         if ((s = ev_task_load(&tasks[t], names[t], model_tok(m), &lo, err)))
             goto fail;
@@ -905,32 +273,55 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
             abl_fail(err, s, "study: out of memory");
             goto fail;
         }
-        task_data_hash(ddir, names[t], r->tasks[t].data_sha256);
-        if (cl < (int)sizeof config - 300)
-            cl += snprintf(config + cl, sizeof config - (size_t)cl, " task=%s:%.16s:%d",
-                           names[t], r->tasks[t].data_sha256, tasks[t]->n_items);
+        /* the task reports the files it read and their hash */
+        snprintf(r->tasks[t].data_sha256, sizeof r->tasks[t].data_sha256, "%s",
+                 tasks[t]->data_sha256);
     }
-    if (cl >= (int)sizeof config - 300) {
-        s = abl_fail(err, ABL_E_ARG, "study: configuration too long (too many tasks or blocks)");
+    if ((s = config_text(o, r, tasks, units, config, 8192, err)))
         goto fail;
-    }
     if ((s = study_task_alloc(&r->pooled, n_units))) {
         abl_fail(err, s, "study: out of memory");
         goto fail;
     }
     snprintf(r->pooled.name, sizeof r->pooled.name, "pooled");
     snprintf(r->pooled.metric, sizeof r->pooled.metric, "mean");
-    if (o->out_dir && !o->estimate && (s = journal_open(&j, o->out_dir, config, err)))
+    /* the fingerprint and the run directory */
+    sha256_hex(config, strlen(config), r->fingerprint);
+    if (o->out_dir) {
+        snprintf(r->run_dir, sizeof r->run_dir, "%s", o->out_dir);
+    } else if (o->out_root) {
+        const char *base = strrchr(o->model_dir, '/');
+        base = base && base[1] ? base + 1 : o->model_dir;
+        snprintf(r->run_dir, sizeof r->run_dir, "%s/%.200s-%.8s", o->out_root, base,
+                 r->fingerprint);
+    }
+    c.dir = r->run_dir[0] ? r->run_dir : NULL;
+    if (c.dir && !o->estimate &&
+        (s = study_store_open(&c.store, c.dir, config, c.my, o->n_shards, err)))
         goto fail;
+    if (c.dir && !o->estimate && o->progress)
+        fprintf(stderr, "ablate run: run directory %s%s\n", c.dir, o->n_shards > 0 ?
+                " (this shard's units only)" : "");
     c.o = o;
     c.m = m;
-    c.j = j;
     c.L = cfg->n_layers;
     c.D = cfg->d_model;
     c.n_units = n_units;
     c.unit_layer = r->unit_layer;
+    c.sw = (study_sweep){m, c.L, c.D, o->unit, o->no_resume, o->stop, NULL, 0, NULL, NULL, 0, 0};
+    int K = o->prune_k < n_units ? o->prune_k : n_units - 1;
+    c.prune_K = o->unit == STUDY_UNIT_BLOCK && K >= 1 ? K : 0;
+    int est_n = o->estimate ? o->estimate_shards : 0;
+    if (est_n > 0 && !(r->shard_flops = calloc((size_t)est_n, sizeof(double)))) {
+        s = abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+        goto fail;
+    }
+    if ((s = plan_units(&c, tasks, n_tasks, est_n > 0 ? est_n : o->n_shards, r->shard_flops,
+                        err)))
+        goto fail;
+    r->n_shard_est = est_n;
     for (int t = 0; t < n_tasks; t++)
-        if ((s = run_task(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
+        if ((s = study_task_run(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
             goto fail;
     if (o->estimate) {
         r->estimated = true;
@@ -941,11 +332,39 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
         r->wall_seconds = ev_now() - t_start;
         goto cleanup;
     }
+    if (c.units_missing && c.my >= 0 && c.prune_K > 0) {
+        /* this shard's sweep is in; the pruning passes need every shard's */
+        if ((s = study_store_refresh(c.store, err)))
+            goto fail;
+        c.units_missing = c.units_total = c.units_resumed = 0; /* counted again below */
+        for (int t = 0; t < n_tasks; t++) {
+            study_raw_free(&raw[t]);
+            memset(&raw[t], 0, sizeof raw[t]);
+            if ((s = study_task_run(&c, tasks[t], t, n_tasks, &raw[t], &r->tasks[t], err)))
+                goto fail;
+        }
+    }
+    if (c.units_missing) {
+        if (c.my < 0) {
+            s = missing_error(&c, tasks, n_tasks, err);
+            goto fail;
+        }
+        for (int u = n_tasks > 0 ? c.off2[0] : 0; u < c.n_all; u++)
+            r->units_pending += c.owner[u] == c.my;
+        goto shard_done;
+    }
     study_pool(r->tasks, n_tasks, n_units, &r->pooled);
-    if ((s = prune_curves(&c, tasks, n_tasks, r, err)))
+    if ((s = study_prune_curves(&c, tasks, n_tasks, r, err)))
         goto fail;
+    if (c.my >= 0)
+        goto shard_done;
+    if (c.units_missing) {
+        s = missing_error(&c, tasks, n_tasks, err);
+        goto fail;
+    }
     r->units_total = c.units_total;
     r->units_resumed = c.units_resumed;
+    r->units_new = c.units_new;
     double se2 = 0;
     for (int t = 0; t < n_tasks; t++)
         se2 += r->tasks[t].acc_se * r->tasks[t].acc_se;
@@ -953,27 +372,38 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     if ((s = study_bootstrap(r, raw, o->seed, err)))
         goto fail;
     r->wall_seconds = ev_now() - t_start;
-    if (o->out_dir && (s = report_write_all(r, o->out_dir, err)))
+    if (c.dir && (s = report_write_all(r, c.dir, err)))
         goto fail;
     goto cleanup;
+shard_done:
+    r->shard_only = true;
+    r->units_total = c.units_total;
+    r->units_resumed = c.units_resumed;
+    r->units_new = c.units_new;
+    r->wall_seconds = ev_now() - t_start;
+    goto cleanup;
 fail:
-    if (s == ABL_E_INTERRUPTED && o->out_dir)
+    if (s == ABL_E_INTERRUPTED && c.dir)
         abl_fail(err, ABL_E_INTERRUPTED, "interrupted: %d work units finished and saved in "
-                 "%s/journal.tsv (hint: run the same command again to resume)",
-                 c.units_new + c.units_resumed, o->out_dir);
+                 "%s (hint: run the same command again to resume)",
+                 c.units_new + c.units_resumed, c.dir);
     study_result_free(r);
     r = NULL;
 cleanup:
     for (int t = 0; t < n_tasks; t++) {
         ev_task_free(tasks[t]);
-        raw_free(&raw[t]);
+        study_raw_free(&raw[t]);
     }
-    journal_close(j);
+    study_store_close(c.store);
     model_free(m);
-    free(c.save);
-    free(c.row_cos);
-    free(c.last_row);
+    study_sweep_free(&c.sw);
     free(c.payload);
+    free(c.owner);
+    free(c.missing);
+    free(c.off1);
+    free(c.off2);
+    free(c.nb);
+    free(config);
     *out = r;
     return s;
 }

@@ -42,6 +42,14 @@ typedef struct {
                                  * smallest pooled drop, k = 1..prune_k; 0 = none */
     bool estimate;              /* plan every task and time one work unit, then stop: fills
                                  * the cost fields of the result only; writes no files */
+    const char *out_root;       /* out_dir NULL: the run directory is
+                                 * OUT_ROOT/<model folder name>-<8 hex of the fingerprint> */
+    int shard, n_shards;        /* n_shards > 0: compute only shard `shard` (0..n_shards-1) of
+                                 * the work units into its own journal, write no reports */
+    bool no_compute;            /* compute nothing: every unit must be journaled already (by
+                                 * the shards); otherwise ABL_E_STATE naming the missing shards */
+    int estimate_shards;        /* estimate: also the predicted time of each of this many
+                                 * shards */
 } study_opts;
 
 /* Defaults: the default model and tasks, every item, block unit, seed 1234, 1000 resamples,
@@ -107,12 +115,24 @@ typedef struct {
     bool estimated;
     double probe_seconds, probe_flops, flops_per_s;
     long long probe_tokens;
+    double *shard_flops;        /* (estimate_shards) work of each shard, or NULL */
+    int n_shard_est;
+    /* where it went: the run directory ("" for none) and the configuration fingerprint */
+    char run_dir[1200], fingerprint[65];
+    /* a shard run (opts.n_shards > 0): no statistics or reports; units_new computed here,
+     * units_pending the pruning units that wait for the other shards' sweeps */
+    bool shard_only;
+    int units_new, units_pending;
 } study_result;
 
 /* Run the whole study. *out is allocated (free with study_result_free); on error it is NULL.
- * With out_dir set, work units are journaled there (another configuration's directory is
- * refused with ABL_E_STATE) and the reports are written atomically at the end. Interrupted
- * (stop flag or stop_after_units): ABL_E_INTERRUPTED, everything finished so far is saved. */
+ * With a run directory (out_dir, or named by out_root and the fingerprint), work units are
+ * journaled there (another configuration's directory is refused with ABL_E_STATE), units the
+ * shards journaled there are reused, and the reports are written atomically at the end.
+ * Sharded (n_shards > 0): only this shard's units, into journal.shard-I-of-N.tsv; the pruning
+ * units only once every shard's sweep is journaled (else counted in units_pending); no
+ * statistics, no reports (shard_only). Interrupted (stop flag or stop_after_units):
+ * ABL_E_INTERRUPTED, everything finished so far is saved. */
 abl_status study_run(const study_opts *o, study_result **out, abl_err *err);
 /* Frees a result and all its arrays. NULL is fine. */
 void study_result_free(study_result *r);

@@ -3,6 +3,7 @@
 #ifndef STUDY_INT_H
 #define STUDY_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,148 @@ typedef struct {
 } cos_hook;
 
 void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b);
+
+/* ---- the resume sweep (sweep.c): shared by the study and greedy pruning ------------------- */
+
+/* One packed batch through a model with some blocks removed (removed, or none): a base pass
+ * with the cosine hook caching the residual entering every block, then one pass per unit of
+ * units[] (blocks or sub-blocks, per unit) with that unit also removed, resuming from the
+ * cached residual (or, with no_resume, a full pass: the slow reference). Scratch grows as
+ * needed and is kept between batches. */
+typedef struct {
+    model *m;
+    int L, D;
+    study_unit unit;
+    bool no_resume;
+    volatile int *stop;         /* polled before every pass: nonzero -> ABL_E_INTERRUPTED */
+    float *save;                /* (L, T, D) residual entering each block (scratch) */
+    size_t save_cap;
+    double *row_cos;            /* (T) */
+    int32_t *last_row;          /* (n_seq) */
+    size_t cap_tok, cap_seq;
+} study_sweep;
+
+/* Per-batch inputs and outputs of one sweep. after(user, v, err) is called after every pass:
+ * v = 0 the base pass, v = 1 + i the pass with units[i] removed; it reads the logits through
+ * ev_accumulate and may fail. Statistics of the base pass: cos_sum and ang (n_items, L) per
+ * item (rows of fb's items are zeroed first), tot_sum and tot_n (L) totals; any may be NULL;
+ * with all NULL and n_units 0 no hook runs. */
+typedef struct {
+    const uint8_t *removed;     /* (L) skipped in every pass, or NULL */
+    const int *units;           /* (n_units) blocks removed one at a time */
+    int n_units;
+    double *cos_sum, *ang, *tot_sum, *tot_n;
+    abl_status (*after)(void *user, int v, abl_err *err);
+    void *user;
+} study_sweep_job;
+
+abl_status study_sweep_batch(study_sweep *sw, ev_batch *eb, const study_sweep_job *job,
+                             abl_err *err);
+/* 2 x multiply-adds of the passes study_sweep_batch runs on fb for a job without removed
+ * blocks (the --estimate cost model), and of one pass through blocks [first, L). */
+double study_sweep_flops(const study_sweep *sw, const fwd_batch *fb, const int *units, int n);
+double study_pass_flops(const hf_config *g, const fwd_batch *fb, int first);
+void study_sweep_free(study_sweep *sw);
+
+/* ---- configuration (config.c) ------------------------------------------------------------- */
+
+/* "0-9,20" -> sorted unique blocks in [0, L) (NULL or "all" = every block). */
+abl_status study_parse_layers(const char *s, int L, int *out, int *n, abl_err *err);
+/* Name of a unit kind: "block", "attn", "mlp". */
+const char *study_unit_name(study_unit u);
+
+/* ---- work units (unit.c) ------------------------------------------------------------------ */
+
+/* The journals of a run directory: this process's own (journal.tsv, or its shard's
+ * journal.shard-I-of-N.tsv) plus every other journal there, read-only. */
+typedef struct study_store study_store;
+
+/* Open the run directory dir for config (the fingerprint text): config.txt is created
+ * race-free by whoever comes first (temp file + link, never overwritten) and compared by
+ * everyone else; another configuration is ABL_E_STATE, directory untouched. shard < 0: the
+ * main journal; else journal.shard-SHARD-of-N.tsv. Every other journal in dir is loaded
+ * read-only (one of another configuration: ABL_E_STATE). */
+abl_status study_store_open(study_store **out, const char *dir, const char *config, int shard,
+                            int n_shards, abl_err *err);
+/* Reload the other journals (other shards may have finished since). */
+abl_status study_store_refresh(study_store *st, abl_err *err);
+const char *study_store_find(const study_store *st, const char *key);
+/* Shard counts N of the shard journals present (sorted, unique); returns how many (<= cap). */
+int study_store_shard_counts(const study_store *st, int *ns, int cap);
+void study_store_close(study_store *st);
+
+/* The study's state shared by its files. */
+typedef struct {
+    const study_opts *o;
+    model *m;
+    study_store *store;         /* NULL: no run directory */
+    const char *dir;            /* run directory or NULL */
+    int L, D, n_units;
+    const int *unit_layer;
+    int units_new, units_resumed, units_total, units_missing;
+    study_sweep sw;
+    char *payload;
+    size_t payload_cap;
+    /* shards: owner of every unit (phase 1 then the pruning passes); my = this process's
+     * shard, or -1 (every unit is this process's, unless no_compute) */
+    int my;
+    int *owner;                 /* (n_all) or NULL */
+    uint8_t *missing;           /* (n_all) units found missing, or NULL */
+    int n_all;                  /* units of the whole study, both phases */
+    int *off1, *off2, *nb;      /* (n_tasks) first unit index of each task's sweep and pruning
+                                 * units; its batches */
+    int prune_K;                /* pruning steps (0 = none) */
+    /* estimate mode: the one timed work unit */
+    double probe_s, probe_flops;
+    long long probe_tok;
+} study_ctx;
+
+/* One work unit: state after study_unit_do */
+typedef enum { UNIT_RESUMED, UNIT_COMPUTED, UNIT_MISSING } study_unit_state;
+
+/* How to make one unit's result: compute it into the caller's buffers, encode those as one
+ * line (NULL = out of memory; the buffer is c->payload), or decode a journaled line into
+ * them (0 = ok, -1 = does not match). */
+typedef struct {
+    abl_status (*compute)(study_ctx *c, void *user, abl_err *err);
+    const char *(*encode)(study_ctx *c, void *user);
+    int (*decode)(study_ctx *c, void *user, const char *payload);
+} study_unit_ops;
+
+/* Work unit u (global index) named key: decode its journaled result; else, when it is this
+ * process's (study_unit_mine), compute, encode and append it; else count it missing (and mark
+ * c->missing[u]). Counts units, honours the stop flag and stop_after_units. */
+abl_status study_unit_do(study_ctx *c, const char *key, int u, const study_unit_ops *ops,
+                         void *user, study_unit_state *state, abl_err *err);
+
+/* Is unit u (global index) this process's to compute? */
+bool study_unit_mine(const study_ctx *c, int u);
+
+/* ---- shards (shard.c) --------------------------------------------------------------------- */
+
+/* Deterministic balanced assignment of n units (cost[i] >= 0) to n_shards: longest processing
+ * time first (cost descending, ties by index), each to the least loaded shard (ties: lowest
+ * shard). owner (n) gets 0..n_shards-1; load (n_shards, may be NULL) the summed cost. The
+ * same inputs give the same owners on every machine. ABL_E_NOMEM only. */
+abl_status study_shard_assign(const double *cost, int n, int n_shards, int *owner, double *load,
+                              abl_err *err);
+
+/* ---- one task and the pruning curves (study_task.c) --------------------------------------- */
+
+/* Every sweep unit of task t (index ti): decoded, computed (when mine) or missing; when none
+ * is missing, raw gets the per-item measurements and T the estimates. Estimate mode: the cost
+ * of every unit and one timed unit only. */
+abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, study_raw *raw,
+                          study_task_res *T, abl_err *err);
+/* The one-shot pruning curves over every task (r->pooled known): units decoded, computed
+ * when mine, or missing (then r->prune_k stays 0). */
+abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
+                              abl_err *err);
+/* Cost of every unit of task t (phase 1 into cost1[nb], pruning passes into cost2[2 K nb],
+ * ordered curve, step, batch); *nb = its batches (cost arrays NULL: count only). */
+abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, double *cost2,
+                            int *nb, abl_err *err);
+void study_raw_free(study_raw *r);
 
 /* Scratch that only grows: returns p when *cap >= need, else frees p and returns a fresh
  * malloc of need elements of elt bytes (contents not kept), setting *cap to need, or to 0 with

@@ -121,8 +121,8 @@ static void build(theory_w *w, double eps, theory_info *info)
 
 static abl_status write_config(const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "config.json", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "config.json", err);
     if (s)
         return s;
     jw w;
@@ -163,16 +163,16 @@ static abl_status write_config(const char *dir, abl_err *err)
     jw_str(&w, "float32");
     jw_obj_end(&w);
     if ((s = jw_finish(&w, rf.path, err))) {
-        report_abort(&rf);
+        abl_afile_abort(&rf);
         return s;
     }
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 static abl_status write_tokenizer(const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "tokenizer.json", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "tokenizer.json", err);
     if (s)
         return s;
     jw w;
@@ -250,16 +250,16 @@ static abl_status write_tokenizer(const char *dir, abl_err *err)
     jw_obj_end(&w);
     jw_obj_end(&w);
     if ((s = jw_finish(&w, rf.path, err))) {
-        report_abort(&rf);
+        abl_afile_abort(&rf);
         return s;
     }
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 static abl_status write_task(const char *dir, abl_err *err)
 {
-    report_file rf;
-    abl_status s = report_open(&rf, dir, "task.jsonl", err);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "task.jsonl", err);
     if (s)
         return s;
     static const char *things[] = {"lamp", "river", "violin", "pencil", "cloud"};
@@ -281,12 +281,12 @@ static abl_status write_task(const char *dir, abl_err *err)
         jw_int(&w, i % 2);
         jw_obj_end(&w);
         if ((s = jw_finish(&w, rf.path, err))) {
-            report_abort(&rf);
+            abl_afile_abort(&rf);
             return s;
         }
         fputc('\n', rf.f);
     }
-    return report_commit(&rf, err);
+    return abl_afile_commit(&rf, err);
 }
 
 static abl_status mkdir1(const char *p, abl_err *err)

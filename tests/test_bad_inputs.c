@@ -131,7 +131,7 @@ static const bad_case cases[] = {
 
     /* ---- unwritable outputs, full disk, foreign run directories ---- */
     {CAT_OUTPUT, "run " RUN_GOOD " --out @F/sub", 1, "cannot create directory: Not a directory", 0},
-    {CAT_OUTPUT, "eval " RUN_GOOD " --json @F/x.json", 1, "cannot write", 0},
+    {CAT_OUTPUT, "eval " RUN_GOOD " --json @F/x.json", 1, "cannot create: Not a directory", 0},
     {CAT_OUTPUT, "theory --out @F/th --quiet", 1, "Not a directory", 0},
     {CAT_OUTPUT, "prune --model @M/good --calib jsonl:@D/good.jsonl --eval jsonl:@D/good.jsonl "
                  "--blocks 1 --quiet --out @F/p", 1, "Not a directory", 0},

@@ -102,10 +102,46 @@ void test_config_rejections(tctx *t)
 {
 #define BASE "\"architectures\":[\"LlamaForCausalLM\"],\"num_hidden_layers\":2,\"intermediate_size\":8,\"vocab_size\":10"
     struct { const char *json; abl_status code; const char *want; } bad[] = {
-        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"type\":\"linear\","
-         "\"factor\":2.0}}", ABL_E_UNSUPPORTED, "rope_scaling of type 'linear' is not supported"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"type\":\"dynamic\","
+         "\"factor\":2.0}}", ABL_E_UNSUPPORTED, "rope_scaling of type 'dynamic' is not supported"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_parameters\":{\"rope_type\":"
+         "\"yarn\",\"factor\":4.0,\"rope_theta\":10000.0}}", ABL_E_UNSUPPORTED,
+         "rope_parameters of type 'yarn' is not supported"},
         {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"rope_type\":"
-         "\"llama3\"}}", ABL_E_UNSUPPORTED, "'llama3'"},
+         "\"longrope\"}}", ABL_E_UNSUPPORTED, "'longrope'"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"rope_type\":"
+         "\"llama3\",\"factor\":8.0}}", ABL_E_FORMAT, "expected a number \"low_freq_factor\""},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"rope_type\":"
+         "\"llama3\",\"factor\":8.0,\"low_freq_factor\":4,\"high_freq_factor\":4,"
+         "\"original_max_position_embeddings\":8192}}", ABL_E_FORMAT,
+         "high_freq_factor > low_freq_factor"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"rope_type\":"
+         "\"llama3\",\"factor\":8.0,\"low_freq_factor\":1,\"high_freq_factor\":4,"
+         "\"original_max_position_embeddings\":81.5}}", ABL_E_FORMAT,
+         "original_max_position_embeddings"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"type\":"
+         "\"linear\"}}", ABL_E_FORMAT, "rope_scaling of type 'linear': expected a number \"factor\""},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"type\":"
+         "\"linear\",\"factor\":0}}", ABL_E_FORMAT, "factor"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":{\"type\":7}}",
+         ABL_E_FORMAT, "\"rope_type\": expected a string"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_scaling\":\"linear\"}",
+         ABL_E_FORMAT, "\"rope_scaling\": expected an object or null, found string"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_parameters\":{\"rope_theta\":"
+         "-5}}", ABL_E_FORMAT, "rope_theta"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"partial_rotary_factor\":0.5}",
+         ABL_E_UNSUPPORTED, "partial_rotary_factor 0.5 is not supported for LlamaForCausalLM"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"rope_parameters\":{\"rope_type\":"
+         "\"default\",\"partial_rotary_factor\":0.25}}", ABL_E_UNSUPPORTED, "partial_rotary_factor"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"partial_rotary_factor\":1.5}",
+         ABL_E_FORMAT, "expected a number in (0, 1]"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"quantization_config\":"
+         "{\"quant_method\":\"gptq\"}}", ABL_E_UNSUPPORTED, "\"quantization_config\" is set but "
+         "not implemented"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"final_logit_softcapping\":30.0}",
+         ABL_E_UNSUPPORTED, "final_logit_softcapping"},
+        {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"attn_logit_softcapping\":50.0}",
+         ABL_E_UNSUPPORTED, "attn_logit_softcapping"},
         {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"hidden_act\":\"gelu\"}",
          ABL_E_UNSUPPORTED, "hidden_act: expected \"silu\", found \"gelu\""},
         {"{" BASE ",\"hidden_size\":64,\"num_attention_heads\":4,\"hidden_act\":3}",
@@ -141,8 +177,20 @@ void test_config_rejections(tctx *t)
          ABL_E_FORMAT, "num_key_value_heads"},
         {"[]", ABL_E_FORMAT, "expected a JSON object, found array"},
         {"{\"hidden_size\":", ABL_E_FORMAT, "config.json: byte 15"},
-    };
 #undef BASE
+#define QW "\"architectures\":[\"Qwen2ForCausalLM\"],\"num_hidden_layers\":3,\"intermediate_size\":8,\"vocab_size\":10,\"hidden_size\":64,\"num_attention_heads\":4"
+        {"{" QW ",\"use_sliding_window\":true,\"sliding_window\":8,\"layer_types\":[\"sliding_attention\","
+         "\"full_attention\",\"full_attention\"]}", ABL_E_UNSUPPORTED,
+         "a full-attention block (1) after a sliding one (0) is not supported"},
+        {"{" QW ",\"layer_types\":[\"full_attention\",\"chunked_attention\",\"full_attention\"]}",
+         ABL_E_UNSUPPORTED, "layer_types[1]: expected"},
+        {"{" QW ",\"layer_types\":[\"full_attention\"]}", ABL_E_FORMAT, "a list of 3 strings"},
+        {"{" QW ",\"use_sliding_window\":false,\"sliding_window\":8,\"layer_types\":["
+         "\"full_attention\",\"sliding_attention\",\"sliding_attention\"]}", ABL_E_UNSUPPORTED,
+         "but no window"},
+        {"{" QW ",\"use_sliding_window\":true,\"sliding_window\":-8}", ABL_E_FORMAT, "sliding_window"},
+#undef QW
+    };
     for (size_t i = 0; i < ABL_ARRAY_LEN(bad); i++) {
         hf_config c;
         abl_err e;
@@ -153,6 +201,55 @@ void test_config_rejections(tctx *t)
         if (strncmp(e.msg, "config.json: ", 13) != 0)
             t_fail(t, "case %zu: message does not name the file: %s", i, e.msg);
     }
+}
+
+/* Both RoPE layouts and the rope types that are implemented, and the sliding-window layouts. */
+void test_config_rope_and_window(tctx *t)
+{
+#define B "\"hidden_size\":64,\"num_hidden_layers\":4,\"num_attention_heads\":4,\"intermediate_size\":8,\"vocab_size\":10"
+    hf_config c;
+    abl_err e;
+    /* transformers 5: theta inside rope_parameters wins over a stale top-level one */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"LlamaForCausalLM\"]," B ",\"rope_theta\":10000,"
+                     "\"rope_parameters\":{\"rope_type\":\"default\",\"rope_theta\":500000.0}}",
+                     &e) == ABL_OK);
+    T_CHECK(t, c.rope_theta == 500000.0 && c.rope_type == ROPE_DEFAULT && c.rotary_dim == 16);
+    /* transformers 4 linear; "type" as the key */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"LlamaForCausalLM\"]," B ",\"rope_theta\":20000,"
+                     "\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.5}}", &e) == ABL_OK);
+    T_CHECK(t, c.rope_theta == 20000.0 && c.rope_type == ROPE_LINEAR && c.rope_factor == 2.5);
+    /* Llama-3.1 */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"LlamaForCausalLM\"]," B ",\"rope_theta\":500000.0,"
+                     "\"rope_scaling\":{\"factor\":8.0,\"low_freq_factor\":1.0,\"high_freq_factor\":"
+                     "4.0,\"original_max_position_embeddings\":8192,\"rope_type\":\"llama3\"}}",
+                     &e) == ABL_OK);
+    T_CHECK(t, c.rope_type == ROPE_LLAMA3 && c.rope_factor == 8.0 && c.rope_low_freq == 1.0 &&
+               c.rope_high_freq == 4.0 && c.rope_orig_max == 8192);
+    /* rope_scaling {"rope_type": "default"} is plain RoPE */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"LlamaForCausalLM\"]," B ",\"rope_scaling\":"
+                     "{\"rope_type\":\"default\"}}", &e) == ABL_OK && c.rope_type == ROPE_DEFAULT);
+    /* Llama ignores sliding_window (as transformers does); Mistral applies it to every block */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"LlamaForCausalLM\"]," B ",\"sliding_window\":4}",
+                     &e) == ABL_OK && c.sliding_window == 0);
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"MistralForCausalLM\"]," B ",\"sliding_window\":4}",
+                     &e) == ABL_OK && c.sliding_window == 4 && c.sliding_from == 0);
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"MistralForCausalLM\"]," B ",\"sliding_window\":null}",
+                     &e) == ABL_OK && c.sliding_window == 0);
+    /* Qwen2: max_window_layers without layer_types; layer_types when given */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"Qwen2ForCausalLM\"]," B ",\"use_sliding_window\":true,"
+                     "\"sliding_window\":6,\"max_window_layers\":3}", &e) == ABL_OK &&
+               c.sliding_window == 6 && c.sliding_from == 3);
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"Qwen2ForCausalLM\"]," B ",\"use_sliding_window\":true,"
+                     "\"sliding_window\":6,\"max_window_layers\":9}", &e) == ABL_OK &&
+               c.sliding_window == 0);
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"Qwen2ForCausalLM\"]," B ",\"use_sliding_window\":true,"
+                     "\"sliding_window\":6,\"layer_types\":[\"full_attention\",\"full_attention\","
+                     "\"sliding_attention\",\"sliding_attention\"]}", &e) == ABL_OK &&
+               c.sliding_window == 6 && c.sliding_from == 2);
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"Qwen2ForCausalLM\"]," B ",\"use_sliding_window\":false,"
+                     "\"sliding_window\":null,\"layer_types\":[\"full_attention\",\"full_attention\","
+                     "\"full_attention\",\"full_attention\"]}", &e) == ABL_OK && c.sliding_window == 0);
+#undef B
 }
 
 void test_config_load_file(tctx *t)

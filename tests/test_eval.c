@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../base/sha256.h"
 #include "../eval/eval.h"
 #include "../eval/task.h"
 #include "t.h"
@@ -572,4 +573,71 @@ void test_eval_progress_lines(tctx *t)
     T_CHECK(t, strcmp(d, "57h46m") == 0);
     ev_fmt_duration(d, sizeof d, -1);
     T_CHECK(t, strcmp(d, "?") == 0);
+}
+
+/* A task reports the files it read and their hash: a jsonl file hashes as itself; a built-in
+ * task as its folder's tree (names and file hashes in tree order), unread files left out. */
+void test_eval_task_reports_files_read(tctx *t)
+{
+    char root[600], p1[700], p2[700], p3[700];
+    snprintf(root, sizeof root, "%s/data", t_tmpdir(t));
+    snprintf(p1, sizeof p1, "%s/piqa", root);
+    mkdir(root, 0777);
+    mkdir(p1, 0777);
+    snprintf(p1, sizeof p1, "%s/piqa/valid.jsonl", root);
+    snprintf(p2, sizeof p2, "%s/piqa/valid-labels.lst", root);
+    snprintf(p3, sizeof p3, "%s/piqa/unread.txt", root);
+    FILE *f = fopen(p1, "w");
+    for (int i = 0; f && i < 3; i++)
+        fprintf(f, "{\"goal\": \"g%d\", \"sol1\": \"a\", \"sol2\": \"b\"}\n", i);
+    if (f)
+        fclose(f);
+    f = fopen(p2, "w");
+    if (f) {
+        fputs("0\n1\n0\n", f);
+        fclose(f);
+    }
+    f = fopen(p3, "w");
+    if (f) {
+        fputs("not read by the task\n", f);
+        fclose(f);
+    }
+    tokenizer *tok = NULL;
+    abl_err e = {0};
+    if (tok_load(&tok, "tests/fixtures/tiny/tokenizer.json", &e)) {
+        t_fail(t, "tok_load: %s", e.msg);
+        return;
+    }
+    ev_load_opts lo = ev_load_opts_default();
+    lo.data_dir = root;
+    ev_task *tk = NULL;
+    if (ev_task_load(&tk, "piqa", tok, &lo, &e)) {
+        t_fail(t, "piqa: %s", e.msg);
+        tok_free(tok);
+        return;
+    }
+    T_CHECK(t, tk->n_files == 2 && !strcmp(tk->files[0], "piqa/valid.jsonl") &&
+                   !strcmp(tk->files[1], "piqa/valid-labels.lst"));
+    char h1[65], h2[65], want[65];
+    T_CHECK(t, sha256_file(p1, h1, &e) == ABL_OK && sha256_file(p2, h2, &e) == ABL_OK);
+    sha256_ctx c;
+    uint8_t d[32];
+    sha256_init(&c); /* tree order: "valid-labels.lst" < "valid.jsonl" */
+    sha256_update(&c, "valid-labels.lst", 17);
+    sha256_update(&c, h2, 64);
+    sha256_update(&c, "valid.jsonl", 12);
+    sha256_update(&c, h1, 64);
+    sha256_final(&c, d);
+    for (int k = 0; k < 32; k++)
+        snprintf(want + 2 * k, 3, "%02x", d[k]);
+    T_CHECK(t, !strcmp(tk->data_sha256, want));
+    ev_task_free(tk);
+    char spec[800];
+    snprintf(spec, sizeof spec, "jsonl:tests/fixtures/study/toy.jsonl");
+    T_CHECK(t, ev_task_load(&tk, spec, tok, &lo, &e) == ABL_OK);
+    T_CHECK(t, tk && tk->n_files == 1 && !strcmp(tk->files[0], "tests/fixtures/study/toy.jsonl"));
+    T_CHECK(t, sha256_file("tests/fixtures/study/toy.jsonl", h1, &e) == ABL_OK && tk &&
+                   !strcmp(tk->data_sha256, h1));
+    ev_task_free(tk);
+    tok_free(tok);
 }

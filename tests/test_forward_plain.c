@@ -1,5 +1,6 @@
 /* tests/test_forward_plain.c - the textbook forward (engine/forward_plain.c) as an oracle: its
- * log-probs equal model_forward's and the numpy goldens' on the tiny models and the real one. */
+ * log-probs equal model_forward's and the goldens' on the tiny and architecture fixtures and the
+ * real model. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,20 @@ void test_plain_tiny_oracle(tctx *t)
 void test_plain_tiny_qwen_oracle(tctx *t)
 {
     check_plain(t, TINY_QWEN_DIR, "tests/golden/tiny-qwen_forward.txt", PLAIN_TOL_TINY);
+}
+
+/* Every architecture fixture (tests/fixtures/arch: Llama 3 and linear RoPE scaling, Mistral and
+ * Qwen2 sliding windows, ...) against model_forward and the transformers goldens. */
+void test_plain_arch_oracle(tctx *t)
+{
+    static const char *const names[] = {"llama3", "llama_linear_t4", "llama_t5", "mistral_sw",
+                                        "qwen2", "qwen2_sw"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char dir[128], gpath[128];
+        snprintf(dir, sizeof dir, "tests/fixtures/arch/%s", names[i]);
+        snprintf(gpath, sizeof gpath, "tests/golden/arch/%s.txt", names[i]);
+        check_plain(t, dir, gpath, PLAIN_TOL_TINY);
+    }
 }
 
 /* The oracle must notice a wrong engine: one packed weight perturbed in model_forward only. */

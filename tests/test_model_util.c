@@ -12,6 +12,11 @@ void golden_free(golden *g)
 {
     if (g) {
         free(g->res);
+        free(g->sk_layer);
+        free(g->sk_seq);
+        free(g->sk_row);
+        free(g->sk_tgt);
+        free(g->sk_lp);
         free(g);
     }
 }
@@ -27,9 +32,16 @@ golden *golden_load(tctx *t, const char *path, int d)
     golden *g = calloc(1, sizeof *g);
     size_t cap = 1 << 20;
     char *line = malloc(cap);
-    if (g)
+    if (g) {
         g->res = malloc((size_t)G_MAX_RES * d * sizeof(float));
-    if (!g || !line || !g->res) {
+        g->sk_layer = malloc(G_MAX_SKIP * sizeof(int));
+        g->sk_seq = malloc(G_MAX_SKIP * sizeof(int));
+        g->sk_row = malloc(G_MAX_SKIP * sizeof(int));
+        g->sk_tgt = malloc(G_MAX_SKIP * sizeof(int));
+        g->sk_lp = malloc(G_MAX_SKIP * sizeof(double));
+    }
+    if (!g || !line || !g->res || !g->sk_layer || !g->sk_seq || !g->sk_row || !g->sk_tgt ||
+        !g->sk_lp) {
         t_fail(t, "out of memory");
         free(line);
         fclose(f);
@@ -57,6 +69,19 @@ golden *golden_load(tctx *t, const char *path, int d)
                 g->sc_lp[i] = strtod(end, &end);
                 g->sc_top1[i] = (int)strtol(end, &end, 10);
                 g->n_score++;
+            }
+        } else if (!strncmp(p, "skip ", 5)) {
+            int i = g->n_skip;
+            bad = i >= G_MAX_SKIP;
+            if (!bad) {
+                g->sk_layer[i] = (int)strtol(p + 5, &end, 10);
+                g->sk_seq[i] = (int)strtol(end, &end, 10);
+                g->sk_row[i] = (int)strtol(end, &end, 10);
+                g->sk_tgt[i] = (int)strtol(end, &end, 10);
+                g->sk_lp[i] = strtod(end, &end);
+                bad = g->sk_seq[i] < 0 || g->sk_seq[i] >= g->n_seq || g->sk_row[i] < 0 ||
+                      g->sk_row[i] >= g->len[g->sk_seq[i]];
+                g->n_skip++;
             }
         } else if (!strncmp(p, "resid ", 6)) {
             int i = g->n_res;
@@ -151,6 +176,43 @@ double golden_diff(tctx *t, model *m, const golden *g, double *res_diff, int *to
     }
     batch_free(&b);
     free(cap.got);
+    return worst;
+}
+
+double golden_skip_diff(tctx *t, model *m, const golden *g, int layer, int *n)
+{
+    const hf_config *c = model_config(m);
+    fwd_batch b;
+    abl_err err = {0};
+    uint8_t *skip = calloc((size_t)c->n_layers, 1);
+    int32_t *idx = malloc(G_MAX_SKIP * sizeof(int32_t));
+    double worst = -1;
+    *n = 0;
+    batch_init(&b);
+    int ok = skip && idx;
+    for (int s = 0; ok && s < g->n_seq; s++)
+        ok = batch_add_seq(&b, s, g->ids[s], g->len[s]) >= 0;
+    for (int i = 0; ok && i < g->n_skip; i++)
+        if (g->sk_layer[i] == layer) {
+            idx[(*n)++] = i;
+            ok = batch_add_score(&b, b.seq_start[g->sk_seq[i]] + g->sk_row[i], g->sk_tgt[i]) >= 0;
+        }
+    if (!ok) {
+        t_fail(t, "out of memory");
+    } else {
+        skip[layer] = 1;
+        run_plan plan = {.skip_attn = skip, .skip_mlp = skip};
+        if (model_forward(m, &b, &plan, &err)) {
+            t_fail(t, "model_forward: %s", err.msg);
+        } else {
+            worst = 0;
+            for (int j = 0; j < *n; j++)
+                worst = fmax(worst, fabs((double)b.score_lp[j] - g->sk_lp[idx[j]]));
+        }
+    }
+    batch_free(&b);
+    free(skip);
+    free(idx);
     return worst;
 }
 

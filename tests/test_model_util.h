@@ -17,6 +17,7 @@
 #define G_MAX_LEN 256
 #define G_MAX_SCORE 1024
 #define G_MAX_RES 64
+#define G_MAX_SKIP 4096
 
 typedef struct {
     int n_seq, len[G_MAX_SEQ];
@@ -27,6 +28,9 @@ typedef struct {
     int n_res, d;
     int res_seq[G_MAX_RES], res_layer[G_MAX_RES], res_pos[G_MAX_RES];
     float *res;              /* (n_res, d) */
+    int n_skip;              /* "skip LAYER S ROW TARGET LP" records (tools/golden/hf_arch_golden.py) */
+    int *sk_layer, *sk_seq, *sk_row, *sk_tgt;   /* (G_MAX_SKIP) */
+    double *sk_lp;                              /* (G_MAX_SKIP) */
 } golden;
 
 /* Parse a golden file for a model of width d; NULL (with a failure recorded) on any problem. */
@@ -36,6 +40,10 @@ void golden_free(golden *g); /* NULL-safe */
 /* The golden's sequences packed into one batch with its scored rows (b is initialised here;
  * the caller frees it). 0 on NOMEM. */
 int golden_batch(const golden *g, fwd_batch *b);
+
+/* Log-probs with block `layer` skipped against the golden's skip records for it: returns the
+ * max |lp - golden| over them (-1 on error, recorded) and sets *n to how many there were. */
+double golden_skip_diff(tctx *t, model *m, const golden *g, int layer, int *n);
 
 /* Run the golden's batch on m: returns max |lp - golden lp| (-1 on error, recorded), sets
  * *res_diff to the worst residual difference relative to its row's largest magnitude and

@@ -75,7 +75,7 @@ void test_st_write_failure_leaves_nothing(tctx *t)
 {
     char path[600], tmp[700];
     snprintf(path, sizeof path, "%s/keep.safetensors", t_tmpdir(t));
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s/.keep.safetensors.tmp.%ld", t_tmpdir(t), (long)getpid());
     /* an existing good file survives a failed rewrite untouched */
     const float one = 1;
     const int64_t s1[1] = {1};

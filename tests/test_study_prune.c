@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../eval/eval.h"
 #include "../study/prune.h"
 #include "../kernels/kernels.h"
 #include "t.h"
@@ -61,4 +62,36 @@ void test_study_prune_tiny(tctx *t)
     T_CHECK(t, a[0].acc[0] == a[1].acc[0]);     /* same unpruned model */
     o.blocks = 4; /* the tiny model has 4 blocks: at most 3 can go */
     T_CHECK(t, prune_run(&o, a, &na, &e) == ABL_E_ARG);
+}
+
+/* --calib all / --eval all mean every built-in task, as --tasks all does: with no data folder
+ * the error names the first task's missing file, never an unknown task "all". */
+void test_study_prune_calib_all(tctx *t)
+{
+    abl_err e = {0};
+    if (kern_init(NULL, &e)) {
+        t_fail(t, "kern_init: %s", e.msg);
+        return;
+    }
+    char spec[600], nodata[700];
+    toy(t, spec, sizeof spec);
+    snprintf(nodata, sizeof nodata, "%s/no-data", t_tmpdir(t));
+    prune_opts o = prune_opts_default();
+    o.model_dir = "tests/fixtures/tiny";
+    o.data_dir = nodata;
+    o.eval = spec;
+    o.blocks = 1;
+    o.threads = 1;
+    o.progress = false;
+    report_curve c[PRUNE_METRIC_COUNT];
+    int n = 0;
+    for (int k = 0; k < 2; k++) {
+        o.calib = k ? spec : "all";
+        o.eval = k ? "all" : spec;
+        abl_status s = prune_run(&o, c, &n, &e);
+        T_CHECK(t, s != ABL_OK && !strstr(e.msg, "unknown task") && strstr(e.msg, ev_task_names()[0]));
+        t_note(t, "%s all, no data: %s", k ? "--eval" : "--calib", e.msg);
+    }
+    o.calib = "piqa,,arc_easy";
+    T_CHECK(t, prune_run(&o, c, &n, &e) == ABL_E_ARG && strstr(e.msg, "--calib"));
 }

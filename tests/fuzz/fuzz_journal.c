@@ -56,17 +56,6 @@ int fuzz_journal_one(const uint8_t *data, size_t size)
 }
 
 #ifndef ABL_FUZZ_NO_ENTRY
-/* The fuzzer links journal.c alone; its folder always exists here, so mkdir -p is one mkdir.
- * (The test runner links the real report_mkdirs from study/report.c.) */
-abl_status report_mkdirs(const char *dir, abl_err *err);
-abl_status report_mkdirs(const char *dir, abl_err *err)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        return ABL_OK;
-    return abl_fail(err, ABL_E_IO, "%s: cannot create directory", dir);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return fuzz_journal_one(data, size); }
 #endif

@@ -1,14 +1,14 @@
-/* kernels_cuda/kc_bench.c - `ablate bench --device cuda`: SGEMM TFLOPS (F32 and TF32) at the
- * model's shapes, attention at T = 2048, and prefill tokens/s of a model on the GPU.
- * Built only by `make cuda`; cuda_stub.c answers in a CPU-only build. */
+/* cli/bench_cuda.c - `ablate bench --device cuda`: SGEMM TFLOPS (F32 and TF32) at the model's
+ * shapes, attention at T = 2048, and prefill tokens/s of a model on the GPU (kernels_cuda's C API
+ * and the engine's public API; in a CPU-only build kc_init's "no CUDA backend" error answers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "../cli/cli.h"
-#include "../engine/model_int.h"
-#include "kernels_cuda.h"
+#include "../engine/model.h"
+#include "../kernels_cuda/kernels_cuda.h"
+#include "cli.h"
 
 static const char *const usage_text =
     "usage: ablate bench [kernels|forward] --device cuda [options]\n"
