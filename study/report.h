@@ -29,6 +29,9 @@ abl_status report_summary_json(const study_result *r, const char *dir, abl_err *
 abl_status report_markdown(const study_result *r, const char *dir, abl_err *err);
 abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *err);
 abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *err);
+/* confusion.svg: one cell per unit at (rank by cosine score, rank by drop); the diagonal is
+ * agreement. The title carries the misjudged and major-misjudged shares. */
+abl_status report_confusion_svg(const study_result *r, const char *dir, abl_err *err);
 /* timing.json: wall times and resumed-unit counts, kept apart so that every other file is
  * byte-identical between an uninterrupted run and an interrupted, resumed one. */
 abl_status report_timing_json(const study_result *r, const char *dir, abl_err *err);
@@ -53,6 +56,7 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
  * scales with the page). Every label lies inside the canvas (canvas sizes follow the text). */
 void report_svg_scatter(const study_result *r, FILE *f, bool inline_svg);
 void report_svg_heatmap(const study_result *r, FILE *f, bool inline_svg);
+void report_svg_confusion(const study_result *r, FILE *f, bool inline_svg);
 void report_svg_pruning(const report_curve *c, int n_curves, const char *title,
                         const char *x_label, const char *y_label, FILE *f, bool inline_svg);
 

@@ -235,8 +235,13 @@ static void figures_section(const study_result *r, FILE *f)
           "<figure><div class=\"scroll\">\n", f);
     report_svg_heatmap(r, f, true);
     fputs("</div><figcaption>Accuracy relevance: red = removing the block destroys accuracy, "
-          "white = no effect, blue = removing it helps, grey = undefined (task at chance).</figcaption>"
-          "\n</figure>\n", f);
+          "white = no effect, blue = removing it helps, grey = undefined (task at chance)."
+          "</figcaption>\n</figure>\n<figure><div class=\"scroll\">\n", f);
+    report_svg_confusion(r, f, true);
+    fputs("</div><figcaption>Each block at (its rank by cosine score, its rank by measured "
+          "drop), pooled over the tasks: on the diagonal the two agree; red cells are blocks "
+          "the cosine score misplaces by more than a quarter of the ranking.</figcaption>\n"
+          "</figure>\n", f);
 }
 
 /* The headline sentence: how well the cosine score ranked the blocks on the pooled tasks (or

@@ -73,7 +73,7 @@ result html_self_contained "$([ -z "$ext" ] && echo 0 || echo 1)" "$ext"
 
 # ---- laid out at a laptop and a phone width: the measurements of tests/html_check.js ------
 # Headless windows are at least 500 px wide, so the phone view is a 390 px srcdoc iframe.
-figs=3 # scatter, heatmap, pruning (the run has --prune 2)
+figs=4 # scatter, heatmap, confusion, pruning (the run has --prune 2)
 for view in laptop:1280,900 phone:390,844; do
   name=${view%%:*}
   size=${view#*:}

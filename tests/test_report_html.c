@@ -119,10 +119,10 @@ void test_report_html_tiny_run(tctx *t)
         int n_svg = 0;
         for (const char *s = strstr(html, "<svg "); s; s = strstr(s + 1, "<svg "))
             n_svg++;
-        T_CHECK(t, n_svg == 3);
+        T_CHECK(t, n_svg == 4); /* scatter, heatmap, confusion, pruning */
     }
-    const char *svgs[] = {"scatter.svg", "heatmap.svg", "pruning.svg"};
-    for (int i = 0; i < 3; i++) {
+    const char *svgs[] = {"scatter.svg", "heatmap.svg", "pruning.svg", "confusion.svg"};
+    for (int i = 0; i < 4; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, svgs[i]);
         char *svg = slurp(p);
         if (T_CHECK(t, svg != NULL))
