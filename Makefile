@@ -103,8 +103,8 @@ $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
 
 # mkmodel writes a seeded random model of any shape (SmolLM2-135M's by default) for gpu-check.
 MKMODEL_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/json.o loader/config.o \
-              loader/config_rope.o \
-              loader/safetensors.o loader/hf_names.o loader/st_write.o tools/mkmodel.o)
+              loader/config_rope.o loader/safetensors.o loader/hf_names.o loader/st_write.o \
+              tools/mkmodel.o)
 
 $(BUILD)/mkmodel: $(MKMODEL_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -215,7 +215,7 @@ cuda-check:
 	  NVCCFLAGS="$(NVCCFLAGS) --Werror all-warnings -Xcompiler -Werror" CFLAGS="$(CFLAGS) -Werror" \
 	  $(CUDA_CU:%.cu=build-cuda-check/%.o) $(CUDA_C:%.c=build-cuda-check/%.o)
 
-# Without a GPU: tests/test_cuda.c against kernels_cuda compiled by g++ for the CPU with an emulated
+# Without a GPU: tests/test_cuda.c and tests/test_backend.c against kernels_cuda compiled by g++ for the CPU with an emulated
 # CUDA runtime (tools/cuda_emu; slow, minutes). Checks the CUDA code's logic, not its speed.
 cuda-emu:
 	sh tools/cuda_emu/run.sh

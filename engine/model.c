@@ -234,7 +234,9 @@ static abl_status load_all(model *m, const char *dir, abl_err *err)
     m->pool = kpool_create(m->opts.threads);
     if (!m->pool)
         return abl_fail(err, ABL_E_NOMEM, "model: could not start %d threads", m->opts.threads);
-    return model_reserve(m, MODEL_HEAD_CHUNK, err);
+    if ((s = model_reserve(m, MODEL_HEAD_CHUNK, err)))
+        return s;
+    return backend_cpu_open(m, err);
 }
 
 abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_err *err)
@@ -319,6 +321,7 @@ void model_free(model *m)
     if (!m)
         return;
     model_cuda_detach(m);
+    backend_cpu_close(m);
     if (m->blocks)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             model_block *b = &m->blocks[l];

@@ -105,6 +105,11 @@ typedef struct {
                                 * scored row are written to topk_ids / topk_lp */
     int32_t *topk_ids;         /* (n_score, topk) out: ids, most likely first */
     float *topk_lp;            /* (n_score, topk) out: their log-probs */
+    double *block_stats;       /* (L, T, 3) out or NULL: for every block run and row r,
+                                * {dot(in, out), |in|^2, |out|^2} in double, in = resid_pre and
+                                * out = resid_post of that block; computed where the activations
+                                * live (on a GPU only these sums cross the bus). Rows of blocks
+                                * not run are left as they were. */
 } run_plan;
 
 /* Run the batch under plan (NULL = plain forward) and fill b->score_lp / score_top1.
