@@ -110,6 +110,9 @@ typedef struct {
                                 * out = resid_post of that block; computed where the activations
                                 * live (on a GPU only these sums cross the bus). Rows of blocks
                                 * not run are left as they were. */
+    float *save_resid;         /* (L, T, D) host out or NULL: for every block run, the residual
+                                * entering it (resid_pre), copied straight from where it lives:
+                                * on a GPU one device-to-host copy per block, no hook round trip */
 } run_plan;
 
 /* Run the batch under plan (NULL = plain forward) and fill b->score_lp / score_top1.

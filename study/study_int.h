@@ -81,6 +81,8 @@ typedef struct {
     double *row_cos;            /* (T) */
     int32_t *last_row;          /* (n_seq) */
     size_t cap_tok, cap_seq;
+    double *stats;              /* (L, T, 3) block statistics of the base pass (unit block) */
+    size_t stats_cap;
 } study_sweep;
 
 /* Per-batch inputs and outputs of one sweep. after(user, v, err) is called after every pass:
