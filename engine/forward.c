@@ -42,6 +42,18 @@ static abl_status add_bias(backend *be, float *y, const float *bias, int T, int 
     return bias ? be->ops->add_bias(be, y, bias, T, n, err) : ABL_OK;
 }
 
+/* y (n, D) = the final norm of x: the model's family's own (model_final_norm) on the CPU, RMSNorm
+ * through the table elsewhere (a device backend only runs llama-family models). */
+static abl_status final_norm(model *m, backend *be, float *y, const float *x, int n, abl_err *err)
+{
+    if (be->host) {
+        model_final_norm(m, y, x, n);
+        return ABL_OK;
+    }
+    return be->ops->rmsnorm(be, y, x, be->final_norm, n, m->cfg.d_model, (float)m->cfg.norm_eps,
+                            err);
+}
+
 void model_embed(const model *m, const int32_t *ids, int T, float *x)
 {
     size_t D = (size_t)m->cfg.d_model;
@@ -55,6 +67,18 @@ abl_status model_block_run(model *m, backend *be, int l, float *x, int T, const 
                            abl_err *err)
 {
     const hf_config *c = &m->cfg;
+    if (c->family != ARCH_LLAMA) { /* other block shapes: engine/block_family.c, on the CPU */
+        if (!be->host)
+            return abl_fail(err, ABL_E_UNSUPPORTED, "model: this architecture family runs on "
+                            "the CPU only (hint: --device cpu)");
+        bool st = plan && plan->block_stats;
+        if (st)
+            memcpy(be->pre, x, (size_t)T * c->d_model * sizeof(float));
+        model_block_run_family(m, l, x, T, pos, span, k_dst, v_dst, k_all, v_all, plan, b);
+        return st ? be->ops->dot3(be, be->stats + (size_t)l * T * 3, be->pre, x, T, c->d_model,
+                                  err)
+                  : ABL_OK;
+    }
     const be_block *bk = &be->blk[l];
     const be_ops *o = be->ops;
     int D = c->d_model, F = c->d_ff, H = c->n_heads, Hkv = c->n_kv_heads, Dh = c->head_dim;
@@ -118,6 +142,11 @@ static abl_status check_batch(const model *m, const fwd_batch *b, const run_plan
                  (plan->topk > 0 && (!plan->topk_ids || !plan->topk_lp))))
         return abl_fail(err, ABL_E_ARG, "run plan: expected topk in [0, %d] with output "
                         "arrays, found %d", MODEL_TOPK_MAX, plan->topk);
+    if (plan && ((plan->probs_out != NULL) != (plan->negent_out != NULL) ||
+                 (plan->kl_out != NULL) != (plan->kl_probs != NULL) ||
+                 (plan->kl_out != NULL) != (plan->kl_negent != NULL)))
+        return abl_fail(err, ABL_E_ARG, "run plan: expected probs_out with negent_out, and "
+                        "kl_out with kl_probs and kl_negent");
     if (plan && plan->start_layer > 0 && !plan->resume)
         return abl_fail(err, ABL_E_ARG, "run plan: start_layer %d needs a resume residual "
                         "(hint: cache resid_pre of that block from an intact pass)",
@@ -169,6 +198,7 @@ static abl_status score_rows(model *m, backend *be, fwd_batch *b, const float *x
     const hf_config *c = &m->cfg;
     const be_ops *o = be->ops;
     int D = c->d_model, V = c->vocab, n = b->n_score;
+    bool dist = plan && (plan->probs_out || plan->kl_out);
     if (n == 0)
         return ABL_OK;
     abl_status s;
@@ -178,15 +208,14 @@ static abl_status score_rows(model *m, backend *be, fwd_batch *b, const float *x
     for (int i0 = 0; i0 < n; i0 += be->head_chunk) {
         int r = n - i0 < be->head_chunk ? n - i0 : be->head_chunk;
         if ((s = o->gather_rows(be, be->head_x, xs, be->score_row + i0, r, D, err)) ||
-            (!normed && (s = o->rmsnorm(be, be->head_x, be->head_x, be->final_norm, r, D,
-                                        (float)c->norm_eps, err))) ||
+            (!normed && (s = final_norm(m, be, be->head_x, be->head_x, r, err))) ||
             (s = o->matmul(be, be->logits, be->head_x, &be->head, r, err)) || /* (r, V) */
             (s = o->logsoftmax_gather(be, be->score_lp + i0, be->score_top1 + i0, be->logits,
                                       be->score_tgt + i0, r, V, err)))
             return s;
-        if (!k)
+        if (!k && !dist)
             continue;
-        const float *rows = be->logits;
+        const float *rows = be->logits; /* top-k and distributions on the host */
         if (!be->host) {
             if ((s = o->get(be, be->h_logits, be->logits, (size_t)r * V * sizeof(float), err)))
                 return s;
@@ -194,8 +223,30 @@ static abl_status score_rows(model *m, backend *be, fwd_batch *b, const float *x
         }
         for (int j = 0; j < r; j++) {
             const float *row = rows + (size_t)j * V;
-            top_k(row, V, k, kern.logsumexp(row, V), plan->topk_ids + (size_t)(i0 + j) * k,
-                  plan->topk_lp + (size_t)(i0 + j) * k);
+            double lse = kern.logsumexp(row, V);
+            if (k)
+                top_k(row, V, k, lse, plan->topk_ids + (size_t)(i0 + j) * k,
+                      plan->topk_lp + (size_t)(i0 + j) * k);
+            if (plan->probs_out) { /* p = exp(row - lse), and sum p log p */
+                float *p = plan->probs_out + (size_t)(i0 + j) * V;
+                double ne = 0;
+                for (int v = 0; v < V; v++) {
+                    double lp = (double)row[v] - lse;
+                    p[v] = (float)exp(lp);
+                    ne += p[v] * lp;
+                }
+                plan->negent_out[i0 + j] = ne;
+            }
+            if (plan->kl_out) { /* KL = sum p log p - sum p (row - lse) */
+                const float *p = plan->kl_probs + (size_t)(i0 + j) * V;
+                double dot = 0, mass = 0;
+                for (int v = 0; v < V; v++) {
+                    dot += (double)p[v] * row[v];
+                    mass += p[v];
+                }
+                double kl = plan->kl_negent[i0 + j] - (dot - mass * lse);
+                plan->kl_out[i0 + j] = kl > 0 ? kl : 0; /* rounding can dip below 0 */
+            }
         }
     }
     if ((s = o->get(be, b->score_lp, be->score_lp, (size_t)n * sizeof(float), err)) ||
@@ -240,7 +291,7 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
             return s;
     bool final_hook = plan && plan->hook && (plan->hook_mask & (1u << HOOK_FINAL));
     if (final_hook) {
-        if ((s = o->rmsnorm(be, be->xn, x, be->final_norm, T, D, (float)c->norm_eps, err)) ||
+        if ((s = final_norm(m, be, be->xn, x, T, err)) ||
             (s = fire(be, plan, -1, HOOK_FINAL, be->xn, T, D, b, err)) ||
             (s = score_rows(m, be, b, be->xn, true, plan, err)))
             return s;
@@ -258,7 +309,7 @@ void model_logits(model *m, const float *x, float *logits, bool apply_final_norm
 {
     int D = m->cfg.d_model;
     if (apply_final_norm)
-        kern.rmsnorm(m->row_tmp, x, m->final_norm, 1, D, (float)m->cfg.norm_eps);
+        model_final_norm(m, m->row_tmp, x, 1);
     else
         memcpy(m->row_tmp, x, (size_t)D * sizeof(float));
     k_matmul(m->pool, logits, m->row_tmp, &m->head, 1, 0, m->s.ws); /* (1, V) */

@@ -56,6 +56,8 @@ static const bad_case cases[] = {
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --boot 5", 2, "--boot: 5 is out of range", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --prune -1", 2, "--prune: -1 is out of range", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --prune two", 2, "--prune: expected an integer", 0},
+    {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --pool some", 2, "--pool: expected above-chance or all", 0},
+    {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --pool", 2, "--pool", 0},
     {CAT_FLAGS, "run " RUN_GOOD " --out @X/o --estimate --limit x", 2, "--limit: expected", 0},
     {CAT_FLAGS, "theory --eps 0 --out @X/th", 2, "--eps: 0 is out of range", 0},
     {CAT_FLAGS, "theory --eps -1e-3 --out @X/th", 2, "out of range", 0},

@@ -629,3 +629,66 @@ done:
     free(hk), free(sv);
     tiny_close(&f);
 }
+
+/* Output distributions and KL between two passes: the engine's KL(p_intact || q_skipped) equals
+ * sum p log(p / q) computed here from both passes' probabilities; KL of a pass with itself is 0;
+ * half-given outputs are refused. */
+void test_model_kl_between_passes(tctx *t)
+{
+    kern_init(NULL, NULL);
+    model *m = load(t, TINY_DIR, 1);
+    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
+                  : NULL;
+    fwd_batch b;
+    if (!g || !teacher_batch(g, &b)) {
+        golden_free(g);
+        model_free(m);
+        return;
+    }
+    int S = b.n_score, V = model_config(m)->vocab, L = model_config(m)->n_layers;
+    float *p = malloc(sizeof(float) * (size_t)S * V), *q = malloc(sizeof(float) * (size_t)S * V);
+    double *hp = malloc(sizeof(double) * (size_t)S), *hq = malloc(sizeof(double) * (size_t)S);
+    double *kl = malloc(sizeof(double) * (size_t)S), *kl0 = malloc(sizeof(double) * (size_t)S);
+    uint8_t skip[64] = {0};
+    skip[L / 2] = 1;
+    abl_err err = {0};
+    run_plan intact = {.probs_out = p, .negent_out = hp};
+    run_plan ablated = {.skip_attn = skip, .skip_mlp = skip, .probs_out = q, .negent_out = hq,
+                        .kl_probs = p, .kl_negent = hp, .kl_out = kl};
+    run_plan same = {.kl_probs = p, .kl_negent = hp, .kl_out = kl0};
+    if (p && q && hp && hq && kl && kl0 && !model_forward(m, &b, &intact, &err) &&
+        !model_forward(m, &b, &ablated, &err) && !model_forward(m, &b, &same, &err)) {
+        double worst = 0, worst0 = 0, mean = 0;
+        for (int i = 0; i < S; i++) {
+            double ref = 0, mass = 0;
+            for (int v = 0; v < V; v++) {
+                double pv = p[(size_t)i * V + v], qv = q[(size_t)i * V + v];
+                mass += pv;
+                if (pv > 0)
+                    ref += pv * (log(pv) - log(qv));
+            }
+            T_CHECK(t, fabs(mass - 1) < 1e-4);
+            worst = fmax(worst, fabs(kl[i] - ref));
+            worst0 = fmax(worst0, kl0[i]);
+            mean += kl[i] / S;
+        }
+        t_note(t, "%d rows: mean KL %.5f nats, max |engine - direct| %.2e, KL(p||p) max %.2e", S,
+               mean, worst, worst0);
+        T_CHECK(t, worst < 1e-5 && worst0 < 1e-5 && mean > 1e-3);
+        run_plan bad = {.probs_out = p};
+        T_CHECK(t, model_forward(m, &b, &bad, &err) == ABL_E_ARG);
+        run_plan bad2 = {.kl_out = kl, .kl_probs = p};
+        T_CHECK(t, model_forward(m, &b, &bad2, &err) == ABL_E_ARG);
+    } else {
+        t_fail(t, "forward: %s", err.msg);
+    }
+    free(p);
+    free(q);
+    free(hp);
+    free(hq);
+    free(kl);
+    free(kl0);
+    batch_free(&b);
+    golden_free(g);
+    model_free(m);
+}
