@@ -297,7 +297,7 @@ int cli_run(int argc, char **argv)
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
-    printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
+    printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, confusion.svg, %stiming.json}"
            "\n", r->run_dir, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;

@@ -215,7 +215,7 @@ void report_table(const study_result *r, FILE *f, bool utf8)
         fprintf(f, "  %-16s %-9s %6.2f%% [%6.2f, %6.2f] +- %.2f se  chance %5.2f%%  n=%d%s%s\n",
                 T->name, T->metric, 100 * T->acc, 100 * T->acc_lo, 100 * T->acc_hi,
                 100 * T->acc_se, 100 * T->chance, T->n_items, T->pooled_in ? "" : "  (not pooled)",
-                T->near_chance ? "  WARNING: within 2 se of chance, relevance is noise" : "");
+                T->near_chance ? "  WARNING: not clearly above chance, relevance is noise" : "");
     }
     if (r->n_tasks > 1)
         fprintf(f, "  pooled: %s\n", r->pool_rule);
@@ -624,8 +624,9 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
     for (int t = 0; t < r->n_tasks; t++)
         nc += r->tasks[t].near_chance;
     if (nc)
-        fprintf(f, "\n**Warning:** tasks marked *near chance* score within two standard errors "
-                   "of chance; their drops and relevances are noise.\n");
+        fprintf(f, "\n**Warning:** tasks marked *near chance* are not clearly above chance (0/1 "
+                   "hits: the Wilson 95%% lower bound is at or below it; otherwise within two "
+                   "standard errors); their drops and relevances are noise.\n");
     if (r->n_tasks > 1)
         fprintf(f, "\nPooled figures: %s.\n", r->pool_rule);
     fprintf(f, "\n## Agreement of the cosine score with accuracy\n\nCorrelation across removed "

@@ -269,7 +269,7 @@ static abl_status finish_task(study_ctx *c, const ev_task *t, ev_results *R, ev_
         study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
         /* the se of the same (token-weighted) ratio the accuracy is: delta method */
         T->acc_se = stats_ratio_se(raw->hits, raw->weight, n);
-        T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
+        T->near_chance = study_near_chance(T);
     }
     return s;
 }
