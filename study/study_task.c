@@ -422,16 +422,23 @@ static int prune_decode(study_ctx *c, void *user, const char *p)
 static const study_unit_ops prune_ops = {prune_compute, prune_encode, prune_decode};
 
 /* Headline accuracy of t with the blocks in skip[] removed over every batch of plan, each batch
- * a work unit "prune/CURVE/K/TASK/BATCH" (NaN when one is missing). */
+ * a work unit "prune/CURVE/K/TASK/BATCH/SET" (SET: a hash of the removed blocks; NaN when
+ * one is missing). */
 static abl_status pruned_acc(study_ctx *c, int ti, prune_unit *pu, ev_plan *plan, int curve,
                              int k, double *acc, bool *resumed, abl_err *err)
 {
     double h = 0, w = 0;
     bool missing = false;
     *resumed = true;
+    /* the removed set is part of the key: a journal never answers for another set (the order
+     * follows the pooled estimates, whose rules may change between versions) */
+    uint64_t hset = 1469598103934665603ull;
+    for (int l = 0; l < c->L; l++)
+        hset = (hset ^ (uint64_t)(pu->skip[l] ? l + 1 : 0)) * 1099511628211ull;
     for (int bi = 0; bi < plan->n_batches; bi++) {
         char key[200];
-        snprintf(key, sizeof key, "prune/%d/%d/%s/%d", curve, k, pu->t->name, bi);
+        snprintf(key, sizeof key, "prune/%d/%d/%s/%d/%016llx", curve, k, pu->t->name, bi,
+                 (unsigned long long)hset);
         pu->eb = &plan->batches[bi];
         int u = c->off2[ti] + (curve * c->prune_K + k - 1) * plan->n_batches + bi;
         study_unit_state st;
