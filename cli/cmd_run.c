@@ -1,5 +1,6 @@
 /* cli/cmd_run.c - `ablate run` (and bare `ablate`): the study of which blocks matter, with the
  * cosine score set against accuracy when each block is removed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 #include "../study/report.h"
 #include "../study/study.h"
 #include "../kernels/kernels.h"
+#include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
+#include "../base/list.h"
 
 /* Items per task and pruning steps of the default run. Measured on the 2-core development
  * machine (AMD EPYC Zen 3, AVX2): with 12 items per task the default study feeds 5,722 tokens
@@ -20,6 +23,11 @@
 #define RUN_DEFAULT_LIMIT 12
 #define RUN_DEFAULT_PRUNE 3
 #define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
+/* Work-unit token budget on --device cuda: 512-token batches leave an H200 mostly idle (M = 512
+ * GEMMs and a launch-bound pass). 16384 tokens need about 0.5 GB of device scratch (27.6 KB a
+ * token for SmolLM2-135M) and 1.1 GB of host memory for the saved residuals (L x D floats a
+ * token), and make each projection a GEMM of 16384 rows. */
+#define RUN_CUDA_BATCH_TOKENS 16384
 
 static void usage(FILE *f)
 {
@@ -39,7 +47,8 @@ static void usage(FILE *f)
         "  --data-dir DIR     benchmark data (default: data/tasks, made by `make data`)\n"
         "  --seed N           item sample and bootstrap seed (default: 1234)\n"
         "  --boot N           bootstrap resamples, >= 1000 (default: 1000)\n"
-        "  --batch-tokens N   packed batch token budget of a work unit (default: 512)\n"
+        "  --batch-tokens N   packed batch token budget of a work unit (default: 512 on the\n"
+        "                     CPU, %d on cuda; a different value is another configuration)\n"
         "  --threads N        worker threads (default: all cores)\n"
         "  --device D         cpu | cuda (default: cpu)\n"
         "  --quiet            no progress lines on stderr\n"
@@ -86,18 +95,52 @@ static void usage(FILE *f)
         "  seq 0 3 | xargs -P 4 -I{} ablate run --out runs/x --threads 1 --quiet --shard {}/4\n"
         "  ablate run --out runs/x --no-compute\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT, RUN_DEFAULT_LIMIT,
-        study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT,
+        RUN_DEFAULT_LIMIT, study_definitions());
+}
+
+/* --limit N (every task) or N1,N2,... (one per task, in --tasks order). */
+static bool parse_limits(const char *v, int *limit, int *limits, int *n_limits)
+{
+    abl_list l;
+    abl_err err = {0};
+    if (abl_list_split(v, "--limit", &l, &err)) {
+        cli_report("run", &err);
+        return false;
+    }
+    bool ok = l.n >= 1 && l.n <= 32;
+    if (!ok)
+        cli_error("run", "--limit: expected N or one count per task (at most 32), found '%s'",
+                  v);
+    for (int i = 0; i < l.n && ok; i++) {
+        long n;
+        ok = cli_int("run", "--limit", l.v[i], 0, 100000000, &n);
+        limits[i] = (int)n;
+    }
+    abl_list_free(&l);
+    if (!ok)
+        return false;
+    *limit = limits[0];
+    *n_limits = l.n > 1 ? l.n : 0;
+    return true;
 }
 
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
-static void print_estimate(const study_result *r, int threads)
+static void print_estimate(const study_result *r, int device, int threads)
 {
-    char d[32];
+    char d[32], where[320];
+    if (device == 1) { /* the model ran on the GPU: name it, not the CPU kernels */
+        char desc[256];
+        kc_device_desc(desc, sizeof desc);
+        snprintf(where, sizeof where, "cuda %s, %s", kc_tf32() ? "tf32" : "f32",
+                 desc[0] ? desc : "GPU");
+    } else {
+        snprintf(where, sizeof where, "%s kernels, %d threads", r->kernels,
+                 threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    }
     printf("estimate for %s\n", r->command);
-    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s "
-           "kernels, %d threads)\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds,
-           r->flops_per_s / 1e9, r->kernels, threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)\n\n",
+           r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9, where);
     printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
            "TFLOP", "time");
     double tot_f = 0;
@@ -115,7 +158,7 @@ static void print_estimate(const study_result *r, int threads)
     for (int k = 0; k < r->n_shard_est; k++) {
         ev_fmt_duration(d, sizeof d, r->flops_per_s > 0 ? r->shard_flops[k] / r->flops_per_s
                                                         : -1);
-        printf("%s shard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
+        printf("%sshard %d/%d: %.1f TFLOP, %s\n", k ? "" : "\n", k, r->n_shard_est,
                r->shard_flops[k] / 1e12, d);
     }
     printf("\nTimes assume the probe's rate holds: a busy machine or other batch shapes change "
@@ -123,14 +166,46 @@ static void print_estimate(const study_result *r, int threads)
            "multiply-add).\n");
 }
 
+/* The --time plan: per task the pilot's figures, the items it needs and gets, and the cost. */
+static void print_plan(const study_budget *b, const char *budget, bool rate_given)
+{
+    char d[32], tot[32];
+    printf("plan for --time %s: %s rate %.1f GFLOP/s%s\n", budget, rate_given ? "assumed" :
+           "measured", b->rate / 1e9, rate_given ? " (--rate)" : " (one timed work unit)");
+    printf("%-14s %6s %6s %7s %8s %7s %7s %12s %8s %9s\n", "task", "pilot", "acc", "chance",
+           "sd/item", "needs", "items", "tokens/pass", "TFLOP", "time");
+    for (int i = 0; i < b->n_tasks; i++) {
+        const study_budget_task *t = &b->t[i];
+        char need[16];
+        if (t->n_need > 0)
+            snprintf(need, sizeof need, "%d", t->n_need);
+        else
+            snprintf(need, sizeof need, "never");
+        ev_fmt_duration(d, sizeof d, t->flops / b->rate);
+        printf("%-14.14s %6d %6.3f %7.3f %8.3f %7s %7d %12lld %8.1f %9s%s\n", t->name,
+               t->n_pilot, t->acc, t->chance, t->se * sqrt(t->n_pilot), need, t->n, t->n_tok,
+               t->flops / 1e12, d, t->n_need > 0 && t->n < t->n_need && t->n < t->n_avail ?
+               "  (short of its need)" : t->n_need == 0 ? "  (not above chance)" : "");
+    }
+    ev_fmt_duration(d, sizeof d, b->flops / b->rate);
+    ev_fmt_duration(tot, sizeof tot, b->pilot_s + b->overhead_s + b->flops / b->rate);
+    printf("predicted: pilot %.0f s + study %s + %.0f s kept for loading and reports = %s\n\n",
+           b->pilot_s, d, b->overhead_s, tot);
+    fflush(stdout);
+}
+
 int cli_run(int argc, char **argv)
 {
+    double t_cli = ev_now();
     study_opts o = study_opts_default();
     o.model_dir = DEFAULT_MODEL_DIR;
     o.tasks = RUN_DEFAULT_TASKS;
     o.limit = RUN_DEFAULT_LIMIT;
     o.prune_k = RUN_DEFAULT_PRUNE;
-    const char *out = NULL, *unit = "block", *metric = NULL;
+    const char *out = NULL, *unit = "block", *metric = NULL, *time_arg = NULL;
+    double time_s = 0;
+    int limits[32], n_limits = 0;
+    bool limit_given = false;
     cli_common c = {o.model_dir, o.data_dir, "cpu", o.seed, o.threads};
     int i0 = argc >= 1 && argv[0][0] != '-' ? 1 : 0; /* argv[0] is "run" or the program */
     for (int i = i0; i < argc; i++) {
@@ -184,9 +259,18 @@ int cli_run(int argc, char **argv)
                 return 2;
             o.tasks = v;
         } else if (cli_flag("run", argc, argv, &i, "--limit", &v)) {
-            if (!v || !cli_int("run", "--limit", v, 0, 100000000, &n))
+            if (!v || !parse_limits(v, &o.limit, limits, &n_limits))
                 return 2;
-            o.limit = (int)n;
+            limit_given = true;
+        } else if (cli_flag("run", argc, argv, &i, "--time", &v)) {
+            if (!v || !cli_duration("run", "--time", v, &time_s))
+                return 2;
+            time_arg = v;
+        } else if (cli_flag("run", argc, argv, &i, "--rate", &v)) {
+            double g;
+            if (!v || !cli_double("run", "--rate", v, 0.001, 1e9, &g))
+                return 2;
+            o.rate = g * 1e9;
         } else if (cli_flag("run", argc, argv, &i, "--layers", &v)) {
             if (!v)
                 return 2;
@@ -236,6 +320,8 @@ int cli_run(int argc, char **argv)
     }
     if ((o.device = cli_device("run", c.device)) < 0)
         return 2;
+    if (o.batch_tokens <= 0 && o.device == 1)
+        o.batch_tokens = RUN_CUDA_BATCH_TOKENS;
     o.model_dir = c.model_dir;
     o.data_dir = c.data_dir;
     o.seed = c.seed;
@@ -244,6 +330,19 @@ int cli_run(int argc, char **argv)
         cli_error("run", "--shard: not with %s", o.no_compute ? "--no-compute" : "--estimate "
                   "(use --estimate --shards N)");
         return 2;
+    }
+    if (time_arg && (limit_given || o.n_shards > 0 || o.no_compute)) {
+        cli_error("run", "--time: not with %s (it chooses the item counts and computes here)",
+                  limit_given ? "--limit" : o.n_shards > 0 ? "--shard" : "--no-compute");
+        return 2;
+    }
+    if (o.rate > 0 && !time_arg && !o.estimate) {
+        cli_error("run", "--rate: only with --time or --estimate");
+        return 2;
+    }
+    if (n_limits > 0) {
+        o.task_limits = limits;
+        o.n_task_limits = n_limits;
     }
     if (o.estimate_shards > 0 && !o.estimate) {
         cli_error("run", "--shards N: only with --estimate (to run a shard: --shard I/N)");
@@ -273,14 +372,43 @@ int cli_run(int argc, char **argv)
     abl_err err = {0};
     if (kern_init(NULL, &err))
         return cli_report("run", &err);
-    if (o.progress)
-        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s%s\n", o.model_dir,
-                o.tasks, o.limit, unit, o.estimate ? ", estimate only" : "");
+    study_budget bud;
+    memset(&bud, 0, sizeof bud);
+    if (time_arg) {
+        if (o.progress)
+            fprintf(stderr, "ablate run: planning --time %s: a pilot of %d items per task "
+                    "(one intact pass)%s\n", time_arg, STUDY_PILOT_ITEMS, o.rate > 0 ? "" :
+                    " and one timed work unit");
+        if (study_budget_plan(&o, time_s, &bud, &err))
+            return cli_report("run", &err);
+        print_plan(&bud, time_arg, o.rate > 0);
+        for (int t = 0; t < bud.n_tasks; t++)
+            limits[t] = bud.t[t].n;
+        o.task_limits = limits;
+        o.n_task_limits = bud.n_tasks;
+        if (o.estimate) {
+            study_budget_free(&bud);
+            return 0;
+        }
+    }
+    if (o.progress) {
+        char lim[200] = "";
+        size_t ll = 0;
+        for (int t = 0; t < o.n_task_limits && ll < sizeof lim - 16; t++)
+            ll += (size_t)snprintf(lim + ll, sizeof lim - ll, "%s%d", t ? "," : "",
+                                   o.task_limits[t]);
+        if (!o.task_limits)
+            snprintf(lim, sizeof lim, "%d", o.limit);
+        fprintf(stderr, "ablate run: model %s, tasks %s, limit %s, unit %s%s\n", o.model_dir,
+                o.tasks, lim, unit, o.estimate ? ", estimate only" : "");
+    }
     study_result *r = NULL;
-    if (study_run(&o, &r, &err))
+    if (study_run(&o, &r, &err)) {
+        study_budget_free(&bud);
         return cli_report("run", &err);
+    }
     if (r->estimated) {
-        print_estimate(r, o.threads);
+        print_estimate(r, o.device, o.threads);
         study_result_free(r);
         return 0;
     }
@@ -297,6 +425,14 @@ int cli_run(int argc, char **argv)
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
+    if (time_arg) {
+        char pd[32], ad[32];
+        ev_fmt_duration(pd, sizeof pd, bud.pilot_s + bud.overhead_s + bud.flops / bud.rate);
+        ev_fmt_duration(ad, sizeof ad, ev_now() - t_cli);
+        printf("--time %s: predicted %s, took %s (pilot and planning included)\n", time_arg,
+               pd, ad);
+        study_budget_free(&bud);
+    }
     printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, confusion.svg, %stiming.json}"
            "\n", r->run_dir, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);

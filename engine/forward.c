@@ -17,17 +17,12 @@ const char *hook_name(hook_point p)
 
 static void fire(const run_plan *plan, int l, hook_point p, float *x, const fwd_batch *b)
 {
-    if (plan && plan->hook && (plan->hook_mask & (1u << p)))
-        plan->hook(plan->hook_user, l, p, x, b);
+    model_fire(plan, l, p, x, b);
 }
 
-/* y (T, n) += bias (n) on every row; bias NULL = nothing. */
 static void add_bias(float *y, const float *bias, int T, int n)
 {
-    if (!bias)
-        return;
-    for (int r = 0; r < T; r++)
-        kern.add(y + (size_t)r * n, bias, (size_t)n);
+    model_add_bias(y, bias, T, n);
 }
 
 void model_embed(const model *m, const int32_t *ids, int T, float *x)
@@ -41,6 +36,10 @@ void model_block_run(model *m, int l, float *x, int T, const int32_t *pos, const
                      float *k_dst, float *v_dst, const float *k_all, const float *v_all,
                      const run_plan *plan, const fwd_batch *b)
 {
+    if (m->cfg.family != ARCH_LLAMA) { /* other block shapes: engine/block_family.c */
+        model_block_run_family(m, l, x, T, pos, span, k_dst, v_dst, k_all, v_all, plan, b);
+        return;
+    }
     const hf_config *c = &m->cfg;
     const model_block *bk = &m->blocks[l];
     model_scratch *s = &m->s;
@@ -160,7 +159,7 @@ static void score_rows(model *m, fwd_batch *b, const float *x, bool normed, cons
             memcpy(m->head_x + (size_t)j * D, x + (size_t)b->score_row[i0 + j] * D,
                    (size_t)D * sizeof(float));
         if (!normed)
-            kern.rmsnorm(m->head_x, m->head_x, m->final_norm, n, D, (float)c->norm_eps);
+            model_final_norm(m, m->head_x, m->head_x, n);
         k_matmul(m->pool, m->head_logits, m->head_x, &m->head, n, 0, m->s.ws); /* (n, V) */
         for (int j = 0; j < n; j++) {
             const float *row = m->head_logits + (size_t)j * V;
@@ -229,7 +228,7 @@ abl_status model_forward(model *m, fwd_batch *b, const run_plan *plan, abl_err *
                         m->s.k, m->s.v, m->s.k, m->s.v, plan, b);
     bool final_hook = plan && plan->hook && (plan->hook_mask & (1u << HOOK_FINAL));
     if (final_hook) {
-        kern.rmsnorm(m->s.xn, x, m->final_norm, T, D, (float)c->norm_eps);
+        model_final_norm(m, m->s.xn, x, T);
         fire(plan, -1, HOOK_FINAL, m->s.xn, b);
         score_rows(m, b, m->s.xn, true, plan);
     } else {
@@ -242,7 +241,7 @@ void model_logits(model *m, const float *x, float *logits, bool apply_final_norm
 {
     int D = m->cfg.d_model;
     if (apply_final_norm)
-        kern.rmsnorm(m->row_tmp, x, m->final_norm, 1, D, (float)m->cfg.norm_eps);
+        model_final_norm(m, m->row_tmp, x, 1);
     else
         memcpy(m->row_tmp, x, (size_t)D * sizeof(float));
     k_matmul(m->pool, logits, m->row_tmp, &m->head, 1, 0, m->s.ws); /* (1, V) */

@@ -28,6 +28,9 @@ typedef struct {
     float *bq, *bk, *bv;    /* (Q), (KV), (KV) or NULL (Qwen2-style q/k/v biases) */
     float *bo;              /* (D) or NULL (attention output bias, when mlp/attn bias set) */
     float *bg, *bu, *bd;    /* (F), (F), (D) or NULL (mlp_bias) */
+    float *attn_norm_b, *mlp_norm_b;        /* (D) NeoX LayerNorm biases, else NULL */
+    float *q_norm, *k_norm;                 /* (Q), (KV) OLMo-2 QK-norm gains, else NULL */
+    float *attn_post_norm, *mlp_post_norm;  /* (D) OLMo-2 norms on the sub-block outputs */
 } model_block;
 
 /* Scratch for a pass over up to cap tokens; sized by model_reserve, grows, never shrinks. */
@@ -39,6 +42,7 @@ typedef struct {
     float *k, *v;           /* (cap, KV) */
     float *att;             /* (cap, Q) attention output before o_proj */
     float *sub;             /* (cap, D) sub-block output (attn_out / mlp_out) */
+    float *sub2;            /* (cap, D) a parallel block's MLP output; NULL unless parallel */
     float *gate, *up;       /* (cap, F) */
     k_span *span_w;         /* (cap) the batch's spans under the sliding window, if any */
     float *ws;              /* nthreads * kern_ws_floats(max(cap, HEAD_CHUNK), max K, Dh) */
@@ -57,7 +61,8 @@ struct model {
     const float *embed;         /* (V, D) token embeddings (mmap or embed_owned) */
     float *embed_owned;         /* non-NULL when the file was not F32 */
     kweight head;               /* (V, D) lm_head, or the packed embeddings when tied */
-    float *final_norm;          /* (D) model.norm */
+    float *final_norm;          /* (D) model.norm (NULL: OLMo's norm has no weight) */
+    float *final_norm_b;        /* (D) NeoX final LayerNorm bias, else NULL */
     model_block *blocks;        /* (L) */
     float *vecs;                /* one allocation holding every norm and bias vector */
     float *rope_cos, *rope_sin; /* (rope_len, Dh/2) */
@@ -79,6 +84,33 @@ abl_status model_reserve(model *m, int n_tok, abl_err *err);
 void model_block_run(model *m, int l, float *x, int T, const int32_t *pos, const k_span *span,
                      float *k_dst, float *v_dst, const float *k_all, const float *v_all,
                      const run_plan *plan, const fwd_batch *b);
+
+/* Fire plan's hook at (l, p) when it asks for that point. */
+static inline void model_fire(const run_plan *plan, int l, hook_point p, float *x,
+                              const fwd_batch *b)
+{
+    if (plan && plan->hook && (plan->hook_mask & (1u << p)))
+        plan->hook(plan->hook_user, l, p, x, b);
+}
+
+/* y (T, n) += bias (n) on every row; bias NULL = nothing. */
+static inline void model_add_bias(float *y, const float *bias, int T, int n)
+{
+    if (!bias)
+        return;
+    for (int r = 0; r < T; r++)
+        kern.add(y + (size_t)r * n, bias, (size_t)n);
+}
+
+/* y (n, D) = the final norm of x (n, D) as the model's family defines it (RMSNorm; NeoX
+ * LayerNorm with bias; OLMo LayerNorm without parameters). y may alias x. */
+void model_final_norm(const model *m, float *y, const float *x, int n);
+
+/* model_block_run for the families other than ARCH_LLAMA (engine/block_family.c): NeoX
+ * (parallel or sequential residual), OLMo, OLMo-2. Same contract as model_block_run. */
+void model_block_run_family(model *m, int l, float *x, int T, const int32_t *pos,
+                            const k_span *span, float *k_dst, float *v_dst, const float *k_all,
+                            const float *v_all, const run_plan *plan, const fwd_batch *b);
 
 /* The spans block l attends with: win (the sliding-window spans) for the blocks that slide,
  * full otherwise. */

@@ -75,6 +75,11 @@ abl_status kc_sgemm_tf32(float *y, const float *x, const float *w, int m, int n,
 abl_status kc_matmul(float *y, const float *x, const float *w, int m, int n, int k,
                      int accumulate, abl_err *err);
 
+/* For tests and benchmarks: make the following kc_sgemm_f32/kc_sgemm_tf32 calls use tile shape
+ * `tile` (an index into the family's table, 0 = largest; -1: chosen per shape) and `splits` K
+ * slices (0: chosen per shape). Not thread-safe. */
+void kc_sgemm_force(int tile, int splits);
+
 /* Use the TF32 path in kc_matmul (on != 0) or plain FP32 (0, the default). Not thread-safe.
  * kc_init sets it from the environment: ABLATE_CUDA_TF32=1 on, =0 off, unset leaves it. */
 void kc_set_tf32(int on);

@@ -307,9 +307,14 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     /* tasks */
     ev_load_opts lo = ev_load_opts_default();
     lo.data_dir = o->data_dir;
-    lo.limit = o->limit;
     lo.seed = o->seed;
+    if (o->task_limits && o->n_task_limits != n_tasks) {
+        s = abl_fail(err, ABL_E_ARG, "--limit: %d item counts for %d tasks (hint: one per task "
+                     "in --tasks order, or one for all)", o->n_task_limits, n_tasks);
+        goto fail;
+    }
     for (int t = 0; t < n_tasks; t++) {
+        lo.limit = o->task_limits ? o->task_limits[t] : o->limit;
         if ((s = ev_task_load(&tasks[t], names[t], model_tok(m), &lo, err)))
             goto fail;
         if ((s = study_task_alloc(&r->tasks[t], n_units))) {
@@ -372,7 +377,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
         r->probe_seconds = c.probe_s;
         r->probe_flops = c.probe_flops;
         r->probe_tokens = c.probe_tok;
-        r->flops_per_s = c.probe_s > 0 ? c.probe_flops / c.probe_s : 0;
+        r->flops_per_s = o->rate > 0 ? o->rate : c.probe_s > 0 ? c.probe_flops / c.probe_s : 0;
         r->wall_seconds = ev_now() - t_start;
         goto cleanup;
     }

@@ -52,6 +52,13 @@ typedef struct {
                                  * the shards); otherwise ABL_E_STATE naming the missing shards */
     int estimate_shards;        /* estimate: also the predicted time of each of this many
                                  * shards */
+    const int *task_limits;     /* (n_task_limits) per-task item samples, in --tasks order,
+                                 * overriding limit (<= 0: every item); NULL = limit for all */
+    int n_task_limits;          /* must equal the number of tasks when task_limits is set */
+    double rate;                /* estimate: > 0 = assume this many FLOP/s instead of timing a
+                                 * probe work unit */
+    bool pilot;                 /* estimate: also one plain intact pass over every task's items
+                                 * (fills acc, acc_se, chance of each task result) */
 } study_opts;
 
 /* Defaults: the default model and tasks, every item, block unit, seed 1234, 1000 resamples,
@@ -83,6 +90,7 @@ typedef struct {
     char metric[16];            /* "acc", "acc_norm", "token_acc", ... */
     char data_sha256[65];       /* hash of the task's data files ("" for pooled) */
     int n_items;
+    int n_avail;                /* items the task has before the --limit sample */
     double chance;              /* r(D) */
     double acc, acc_se, acc_lo, acc_hi;
     bool near_chance;           /* acc - chance < 2 se: relevance is noise */
@@ -94,6 +102,7 @@ typedef struct {
     long long n_tok_pass;       /* tokens fed to the model by one pass over the task */
     long long n_score_pass;     /* rows read through the LM head by one pass */
     double flops;               /* 2 x multiply-adds of every pass over the task (model) */
+    double pass_flops;          /* estimate: of the intact pass alone (a pilot's cost) */
     double *cos_score;          /* (n_units) mean over tokens of 1 - cos(in, out) */
     double *cos_raw;            /* (n_units) mean over tokens of cos(in, out) */
     double *ang;                /* (n_units) mean over inputs of arccos(cos) / pi, last token */
@@ -186,6 +195,56 @@ typedef struct {
 abl_status study_run(const study_opts *o, study_result **out, abl_err *err);
 /* Frees a result and all its arrays. NULL is fine. */
 void study_result_free(study_result *r);
+
+/* ---- planning to a time budget (budget.c): `ablate run --time BUDGET` -------------------- */
+
+#define STUDY_PILOT_ITEMS 40    /* items per task of the --time pilot (its intact pass) */
+#define STUDY_TARGET_Z 3.0      /* aim: intact accuracy - chance >= this many standard errors */
+
+typedef struct {
+    char name[96];
+    int n_avail;                /* items the task has (capped by --limit) */
+    int n_pilot;                /* items of the pilot */
+    double acc, se, chance;     /* pilot: intact headline accuracy, its se, chance */
+    double item_flops;          /* study cost-model FLOPs per item (sweep + pruning) */
+    int n_need;                 /* items for acc - chance >= STUDY_TARGET_Z se; 0 = no count
+                                 * will do (the pilot was not above chance) */
+    int n;                      /* planned items */
+    double flops;               /* the plan's FLOPs for this task (cost model, exact) */
+    long long n_tok;            /* the plan's tokens per pass */
+} study_budget_task;
+
+typedef struct {
+    double budget_s;            /* asked for */
+    double rate;                /* FLOP/s the plan assumes (--rate, or the probe's) */
+    double overhead_s;          /* kept back for loading, the statistics and the reports */
+    double pilot_s;             /* predicted time of the pilot */
+    double pilot_flops;
+    double flops;               /* the planned study's FLOPs */
+    int n_tasks;
+    study_budget_task *t;       /* (n_tasks) */
+} study_budget;
+
+/* Split flops (the study's share of the budget) among n tasks whose item_flops, n_avail and
+ * pilot figures are set: n_need = ceil((Z s / (acc - chance))^2), s = se sqrt(n_pilot) the
+ * per-item standard deviation (0.5 when the pilot's is 0); then n = min(n_avail, f n_need)
+ * with the largest common f that fits (f >= 1: every task reaches its target and the spare
+ * budget grows them alike; f < 1: the tasks cheapest to satisfy are satisfied first, in cost
+ * order, and the rest share what is left by the same rule). Tasks not above chance in the
+ * pilot count n_pilot as their need. Every task gets at least 2 items. Pure and deterministic.
+ * ABL_E_ARG when 2 items of every task do not fit. Fills n_need and n (flops stays). */
+abl_status study_budget_alloc(study_budget_task *t, int n, double flops, abl_err *err);
+
+/* Plan o's study to finish within budget_s seconds: a pilot (estimate mode, STUDY_PILOT_ITEMS
+ * items per task, their intact pass measured) gives each task's accuracy and per-item cost and,
+ * unless o->rate is set, the rate (one timed work unit); study_budget_alloc splits what is left
+ * after the pilot and the overhead; an estimate of the chosen limits checks the plan against
+ * the cost model and shrinks it until it fits. b is filled (free with study_budget_free).
+ * Errors: those of study_run, ABL_E_ARG when the budget cannot hold the pilot and 2 items per
+ * task (naming the least budget that can). */
+abl_status study_budget_plan(const study_opts *o, double budget_s, study_budget *b,
+                             abl_err *err);
+void study_budget_free(study_budget *b);   /* NULL and zeroed are fine */
 
 /* The definitions printed by `ablate run --help` and in report.md (static text). */
 const char *study_definitions(void);

@@ -203,24 +203,66 @@ abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, doubl
     return s;
 }
 
-/* Estimate mode: the cost of every batch; the first unit of the first task is timed. */
+/* The pilot of --time: one plain intact pass over t's items; T gets the headline accuracy, its
+ * standard error and chance, computed as finish_task does for the study. */
+static abl_status pilot_task(study_ctx *c, const ev_task *t, study_task_res *T, abl_err *err)
+{
+    int n = t->n_items;
+    ev_results R;
+    memset(&R, 0, sizeof R);
+    ev_item_score *sc = malloc(sizeof *sc * (size_t)(n > 0 ? n : 1));
+    double *ratio = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    abl_status s = sc && ratio ? ev_results_alloc(&R, t, err)
+                               : abl_fail(err, ABL_E_NOMEM, "%s: out of memory", t->name);
+    ev_run_opts ro = {plan_opts(c), NULL, false, c->o->stop};
+    if (!s)
+        s = ev_run_task(c->m, t, &ro, &R, NULL, NULL, err);
+    if (!s)
+        s = ev_item_scores(t, &R, NULL, n, sc, err);
+    double h = 0, w = 0, ch = 0;
+    for (int i = 0; i < n && !s; i++) {
+        double hi, wi;
+        const char *name;
+        study_item_hits(t, c->o->metric, &sc[i], &hi, &wi, &name);
+        h += hi;
+        w += wi;
+        ch += t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
+        ratio[i] = wi > 0 ? hi / wi : 0;
+        snprintf(T->metric, sizeof T->metric, "%s", name);
+    }
+    if (!s && n > 0) {
+        T->acc = w > 0 ? h / w : NAN;
+        T->acc_se = stats_se(ratio, n);
+        T->chance = ch / n;
+    }
+    ev_results_free(&R);
+    free(sc);
+    free(ratio);
+    return s;
+}
+
+/* Estimate mode: the cost of every batch; the first unit of the first task is timed unless
+ * the rate is given; with pilot, every task's intact accuracy is measured. */
 static abl_status estimate_task(study_ctx *c, const ev_task *t, ev_plan *plan, sweep_unit *su,
                                 study_task_res *T, abl_err *err)
 {
     T->n_items = t->n_items;
+    T->n_avail = t->n_src;
     T->n_tok_pass = plan->n_tok;
     snprintf(T->name, sizeof T->name, "%s", t->name);
     for (int bi = 0; bi < plan->n_batches; bi++) {
         T->flops += study_sweep_flops(&c->sw, &plan->batches[bi].fb, c->unit_layer, c->n_units);
         for (int k = 1; k <= c->prune_K; k++) /* two pruning curves, k blocks skipped */
             T->flops += 2 * study_pass_flops(model_config(c->m), &plan->batches[bi].fb, k);
+        T->pass_flops += study_pass_flops(model_config(c->m), &plan->batches[bi].fb, 0);
         T->n_score_pass += plan->batches[bi].fb.n_score;
     }
-    if (c->probe_s > 0 || plan->n_batches == 0)
-        return ABL_OK;
+    abl_status s = c->o->pilot ? pilot_task(c, t, T, err) : ABL_OK;
+    if (s || c->o->rate > 0 || c->probe_s > 0 || plan->n_batches == 0)
+        return s;
     double t0 = ev_now();
     su->eb = &plan->batches[0];
-    abl_status s = sweep_compute(c, su, err);
+    s = sweep_compute(c, su, err);
     if (s)
         return s;
     c->probe_s = ev_now() - t0;

@@ -28,6 +28,30 @@ finish() {
 [ -x "$BIN" ] || { echo "test-slurm: $BIN is not built (hint: make ablate)"; bad build "no binary"; finish; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
+# ---- submit.sh without Slurm: the sbatch commands it would run, and what it refuses ------------
+dry() { "$submit" --ablate "$BIN" --dry-run "$@" 2>&1; }
+out=$(dry --shards 8 --cpus 16 -- --tasks piqa --out runs/x)
+if [ "$(echo "$out" | grep -c '^sbatch')" = 3 ] && echo "$out" | grep -q -- '--array=0-7 .*--cpus-per-task=16 .* shard 8 ' &&
+  echo "$out" | grep -q -- '--dependency=afterok:ROUND2 .* report '; then
+  ok submit_dry_run_two_rounds
+else
+  bad submit_dry_run_two_rounds "$out"
+fi
+out=$(dry --shards 2 --gpus --only 1 -- --prune 0)
+if [ "$(echo "$out" | grep -c '^sbatch')" = 2 ] && echo "$out" | grep -q -- '--array=1 .*--gres=gpu:1 .*--prune 0 --device cuda' &&
+  ! echo "$out" | grep -q round2; then
+  ok submit_dry_run_gpus_one_round
+else
+  bad submit_dry_run_gpus_one_round "$out"
+fi
+refused=0
+for args in "--shards 0 --" "--only 2 --shards 2 --" "--rounds 3 --" "-- --threads 4" "-- --shard 0/2" "--bogus --"; do
+  # shellcheck disable=SC2086 # word splitting of the case is intended
+  if msg=$(dry $args); then echo "submit.sh $args: accepted"; elif [ "$(echo "$msg" | wc -l)" = 1 ]; then
+    refused=$((refused + 1)); else echo "submit.sh $args: $msg"; fi
+done
+if [ "$refused" = 6 ]; then ok submit_refuses_bad_options; else bad submit_refuses_bad_options "$refused of 6 refused with one line"; fi
+
 if ! "$cluster" install; then
   echo "SKIP slurm: slurm-wlm and munge are not installed and could not be installed"
   skip=1

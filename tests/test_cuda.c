@@ -185,6 +185,26 @@ void test_cuda_sgemm_tf32(tctx *t)
         sgemm_case(t, gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], 1, 3e-3);
 }
 
+/* Every tile shape of both kernels, in one K slice and split along K (three slices and the
+ * deterministic sum), at ragged shapes; odd K takes the scalar-load path, K % 4 == 0 the
+ * 16-byte one. */
+void test_cuda_sgemm_tiles(tctx *t)
+{
+    if (!need_gpu(t))
+        return;
+    static const int shapes[][3] = {{70, 130, 100}, {33, 72, 37}};
+    static const int splits[] = {1, 3};
+    for (int tf32 = 0; tf32 < 2; tf32++)
+        for (int tile = 0; tile < (tf32 ? 2 : 4); tile++)
+            for (size_t s = 0; s < ABL_ARRAY_LEN(splits); s++)
+                for (size_t i = 0; i < ABL_ARRAY_LEN(shapes) && !t_failed(t); i++) {
+                    kc_sgemm_force(tile, splits[s]);
+                    sgemm_case(t, shapes[i][0], shapes[i][1], shapes[i][2], tf32,
+                               tf32 ? 3e-3 : 1e-5);
+                }
+    kc_sgemm_force(-1, 0);
+}
+
 /* kc_matmul follows kc_set_tf32, and F32 is the default. */
 void test_cuda_matmul_switch(tctx *t)
 {

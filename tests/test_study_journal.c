@@ -93,3 +93,46 @@ void test_study_journal_refuses_other_config(tctx *t)
     fclose(f);
     T_CHECK(t, journal_open(&j, d2, "limit=10", &e) == ABL_E_STATE);
 }
+
+/* Read-only loading of another process's journal (a shard still writing): the torn tail is
+ * skipped but never cut, nothing can be appended; an empty file loads empty, a foreign one
+ * and a missing one are errors. */
+void test_study_journal_readonly(tctx *t)
+{
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/run", t_tmpdir(t));
+    snprintf(path, sizeof path, "%s/journal.shard-1-of-2.tsv", dir);
+    abl_err e = {0};
+    journal *j = NULL, *r = NULL;
+    T_CHECK(t, journal_open_at(&j, dir, "journal.shard-1-of-2.tsv", "cfg", 0, &e) == ABL_OK);
+    if (!j)
+        return;
+    T_CHECK(t, journal_append(j, "u/0", "1 2", &e) == ABL_OK);
+    journal_close(j);
+    FILE *f = fopen(path, "ab"); /* the writer is mid-record */
+    fputs("u/1\t3 4", f);
+    fclose(f);
+    long size = file_size(path);
+    T_CHECK(t, journal_open_at(&r, dir, "journal.shard-1-of-2.tsv", "cfg", JOURNAL_READONLY,
+                               &e) == ABL_OK);
+    T_CHECK(t, r && journal_count(r) == 1 && journal_find(r, "u/0") && !journal_find(r, "u/1"));
+    T_CHECK(t, r && journal_append(r, "u/2", "5", &e) == ABL_E_STATE);
+    journal_close(r);
+    T_CHECK(t, file_size(path) == size); /* not cut */
+    T_CHECK(t, journal_open_at(&r, dir, "journal.shard-1-of-2.tsv", "other", JOURNAL_READONLY,
+                               &e) == ABL_E_STATE && strstr(e.msg, "another configuration"));
+    char p2[700];
+    snprintf(p2, sizeof p2, "%s/journal.shard-0-of-2.tsv", dir);
+    f = fopen(p2, "wb"); /* created, header not written yet */
+    fclose(f);
+    T_CHECK(t, journal_open_at(&r, dir, "journal.shard-0-of-2.tsv", "cfg", JOURNAL_READONLY,
+                               &e) == ABL_OK && r && journal_count(r) == 0);
+    journal_close(r);
+    f = fopen(p2, "wb");
+    fputs("hello\nworld\n", f);
+    fclose(f);
+    T_CHECK(t, journal_open_at(&r, dir, "journal.shard-0-of-2.tsv", "cfg", JOURNAL_READONLY,
+                               &e) == ABL_E_FORMAT && r == NULL);
+    T_CHECK(t, journal_open_at(&r, dir, "journal.tsv", "cfg", JOURNAL_READONLY, &e) ==
+                   ABL_E_IO);
+}

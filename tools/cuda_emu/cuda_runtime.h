@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <functional>
 
+#define CUDA_EMU 1 // kernels that need an emulated primitive (tools/cuda_emu/mma.h) test this
 #define __global__
 #define __device__
 #define __host__
@@ -47,6 +48,9 @@ template <typename T> T emu_shfl(T v, int src)
 }
 template <typename T> T __shfl_xor_sync(unsigned, T v, int o) { return emu_shfl(v, (int)(threadIdx.x & 31) ^ o); }
 template <typename T> T __shfl_sync(unsigned, T v, int src) { return emu_shfl(v, src); }
+
+inline float __uint_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+inline uint32_t __float_as_uint(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
 using std::min;
 using std::max;

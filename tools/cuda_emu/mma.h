@@ -1,81 +1,33 @@
-// tools/cuda_emu/mma.h - emulated WMMA for tf32 m16n16k8 as documented (row-major A, col-major B,
-// float accumulator): every lane holds the whole fragment. Developer aid only.
+// tools/cuda_emu/mma.h - the emulated tensor-core MMA of kernels_cuda/kc_sgemm.cu: mma.sync
+// m16n8k8 TF32 with the documented per-lane fragment layout, exchanged through one warp barrier.
+// Developer aid only.
 #pragma once
 #include "cuda_runtime.h"
-namespace nvcuda {
-namespace wmma {
-struct matrix_a {};
-struct matrix_b {};
-struct accumulator {};
-struct row_major {};
-struct col_major {};
-namespace precision { struct tf32 {}; }
-enum layout_t { mem_row_major, mem_col_major };
 
-template <typename Use, int M, int N, int K, typename T, typename Layout = void> struct fragment;
-template <typename T, typename L> struct fragment<matrix_a, 16, 16, 8, T, L> {
-    enum { num_elements = 16 * 8 };
-    float x[16 * 8]; // (m, k) at m*8 + k
-};
-template <typename T, typename L> struct fragment<matrix_b, 16, 16, 8, T, L> {
-    enum { num_elements = 8 * 16 };
-    float x[8 * 16]; // (k, n) at k*16 + n
-};
-template <typename T> struct fragment<accumulator, 16, 16, 8, T, void> {
-    enum { num_elements = 16 * 16 };
-    float x[16 * 16]; // (m, n) at m*16 + n
-};
-
-inline float __float_to_tf32(float f)
+// d (16x8) += a (16x8, row) . b (8x8, col) for the calling warp. Lane l = 4g + t holds
+// a = {(g,t), (g+8,t), (g,t+4), (g+8,t+4)}, b = {(k=t,n=g), (k=t+4,n=g)} as TF32 bits and
+// d = {(g,2t), (g,2t+1), (g+8,2t), (g+8,2t+1)}. Every lane of the warp must call it.
+inline void emu_mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2])
 {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u = (u + 0x1000u) & ~0x1fffu; // round to 10 mantissa bits
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-template <typename T> void fill_fragment(fragment<accumulator, 16, 16, 8, T, void> &f, float v)
-{
-    for (int i = 0; i < 256; i++)
-        f.x[i] = v;
-}
-template <typename T>
-void load_matrix_sync(fragment<matrix_a, 16, 16, 8, T, row_major> &f, const float *p, unsigned ldm)
-{
-    for (int m = 0; m < 16; m++)
-        for (int k = 0; k < 8; k++)
-            f.x[m * 8 + k] = p[m * ldm + k];
-}
-template <typename T>
-void load_matrix_sync(fragment<matrix_b, 16, 16, 8, T, col_major> &f, const float *p, unsigned ldm)
-{
-    for (int k = 0; k < 8; k++)
-        for (int n = 0; n < 16; n++)
-            f.x[k * 16 + n] = p[n * ldm + k];
-}
-template <typename T, typename A, typename B>
-void mma_sync(fragment<accumulator, 16, 16, 8, T, void> &d, const A &a, const B &b,
-              const fragment<accumulator, 16, 16, 8, T, void> &c)
-{
-    float r[256];
-    for (int m = 0; m < 16; m++)
-        for (int n = 0; n < 16; n++) {
-            float s = c.x[m * 16 + n];
-            for (int k = 0; k < 8; k++)
-                s += a.x[m * 8 + k] * b.x[k * 16 + n];
-            r[m * 16 + n] = s;
+    static float ex[32][32][6]; // [warp][lane]: a0..a3, b0, b1
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+    for (int i = 0; i < 4; i++)
+        ex[warp][lane][i] = __uint_as_float(a[i]);
+    for (int i = 0; i < 2; i++)
+        ex[warp][lane][4 + i] = __uint_as_float(b[i]);
+    emu_warp_sync();
+    float r[4];
+    for (int i = 0; i < 4; i++) {
+        const int row = g + (i >= 2 ? 8 : 0), col = 2 * t + (i & 1);
+        float s = d[i];
+        for (int k = 0; k < 8; k++) {
+            const float av = ex[warp][(row & 7) * 4 + (k & 3)][(row >= 8) + 2 * (k >= 4)];
+            const float bv = ex[warp][col * 4 + (k & 3)][4 + (k >= 4)];
+            s += av * bv;
         }
-    memcpy(d.x, r, sizeof r);
+        r[i] = s;
+    }
+    emu_warp_sync(); // every lane has read before any writes its next fragments
+    for (int i = 0; i < 4; i++)
+        d[i] = r[i];
 }
-template <typename T>
-void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 8, T, void> &f, unsigned ldm,
-                       layout_t l)
-{
-    (void)l;
-    for (int m = 0; m < 16; m++)
-        for (int n = 0; n < 16; n++)
-            p[m * ldm + n] = f.x[m * 16 + n];
-}
-} // namespace wmma
-} // namespace nvcuda
