@@ -237,7 +237,7 @@ void report_table(const study_result *r, FILE *f, bool utf8)
     analyses(r, f, false);
     if (r->prune_k > 0) {
         fprintf(f, "\none-shot pruning, the k blocks ranked lowest removed together (mean "
-                   "accuracy over tasks):\n  %-26s", "k");
+                   "accuracy over the pooled tasks):\n  %-26s", "k");
         for (int k = 0; k <= r->prune_k; k++)
             fprintf(f, " %7d", k);
         for (int cv = 0; cv < 2; cv++) {
@@ -687,7 +687,7 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
     }
     if (r->prune_k > 0) {
         fprintf(f, "\n## One-shot pruning\n\nThe k blocks ranked lowest removed together "
-                   "(no healing); mean headline accuracy over the tasks.\n\n| k | lowest cosine "
+                   "(no healing); mean headline accuracy over the pooled tasks.\n\n| k | lowest cosine "
                    "score: removed | accuracy | smallest accuracy drop: removed | accuracy "
                    "|\n|---|---|---|---|---|\n");
         for (int k = 0; k <= r->prune_k; k++) {
@@ -768,9 +768,12 @@ abl_status report_write_all(const study_result *r, const char *dir, abl_err *err
                     cv[c].order[k] = r->unit_layer[r->prune_order[c][k]];
             }
         }
-        char title[160];
+        char title[256];
+        int np = 0;
+        for (int t = 0; t < r->n_tasks; t++)
+            np += r->tasks[t].pooled_in;
         snprintf(title, sizeof title, "One-shot pruning of %.100s: mean accuracy over %d "
-                 "task%s", r->model_dir, r->n_tasks, r->n_tasks == 1 ? "" : "s");
+                 "pooled task%s", r->model_dir, np, np == 1 ? "" : "s");
         if ((s = report_pruning_svg(cv, 2, title, "blocks removed (the k ranked lowest)",
                                     "mean accuracy (%)", dir, err)))
             return s;

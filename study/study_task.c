@@ -499,6 +499,10 @@ static abl_status pruned_acc(study_ctx *c, int ti, prune_unit *pu, ev_plan *plan
 abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
                               abl_err *err)
 {
+    int n_pool = 0;
+    for (int t = 0; t < n_tasks; t++)
+        n_pool += r->tasks[t].pooled_in;
+    n_pool = n_pool > 0 ? n_pool : 1;
     int K = c->prune_K;
     if (K < 1)
         return ABL_OK;
@@ -542,7 +546,8 @@ abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_
                 double a = NAN;
                 bool resumed = false;
                 s = pruned_acc(c, t, &pu, &plan, cv, k, &a, &resumed, err);
-                r->prune_acc[cv][k] += a / n_tasks;
+                if (r->tasks[t].pooled_in) /* the pooled tasks, as the k = 0 point */
+                    r->prune_acc[cv][k] += a / n_pool;
                 if (!s && c->o->progress)
                     (resumed ? ev_progress_skip : ev_progress_update)(&pr, tk->n_items,
                                                                       plan.n_tok);
