@@ -249,7 +249,7 @@ void report_table(const study_result *r, FILE *f, bool utf8)
         fprintf(f, "  %-16s %-9s %6.2f%% [%6.2f, %6.2f] +- %.2f se  chance %5.2f%%  n=%d%s%s\n",
                 T->name, T->metric, 100 * T->acc, 100 * T->acc_lo, 100 * T->acc_hi,
                 100 * T->acc_se, 100 * T->chance, T->n_items, T->pooled_in ? "" : "  (not pooled)",
-                T->near_chance ? "  WARNING: within 2 se of chance, relevance is noise" : "");
+                T->near_chance ? "  WARNING: not clearly above chance, relevance is noise" : "");
     }
     if (r->n_tasks > 1)
         fprintf(f, "  pooled: %s\n", r->pool_rule);
@@ -274,7 +274,7 @@ void report_table(const study_result *r, FILE *f, bool utf8)
     analyses(r, f, false);
     if (r->prune_k > 0) {
         fprintf(f, "\none-shot pruning, the k blocks ranked lowest removed together (mean "
-                   "accuracy over tasks):\n  %-26s", "k");
+                   "accuracy over the pooled tasks):\n  %-26s", "k");
         for (int k = 0; k <= r->prune_k; k++)
             fprintf(f, " %7d", k);
         for (int cv = 0; cv < 2; cv++) {
@@ -670,8 +670,9 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
     for (int t = 0; t < r->n_tasks; t++)
         nc += r->tasks[t].near_chance;
     if (nc)
-        fprintf(f, "\n**Warning:** tasks marked *near chance* score within two standard errors "
-                   "of chance; their drops and relevances are noise.\n");
+        fprintf(f, "\n**Warning:** tasks marked *near chance* are not clearly above chance (0/1 "
+                   "hits: the Wilson 95%% lower bound is at or below it; otherwise within two "
+                   "standard errors); their drops and relevances are noise.\n");
     if (r->n_tasks > 1)
         fprintf(f, "\nPooled figures: %s.\n", r->pool_rule);
     fprintf(f, "\n## Agreement of the cosine score with accuracy\n\nCorrelation across removed "
@@ -736,7 +737,7 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
     }
     if (r->prune_k > 0) {
         fprintf(f, "\n## One-shot pruning\n\nThe k blocks ranked lowest removed together "
-                   "(no healing); mean headline accuracy over the tasks.\n\n| k | lowest cosine "
+                   "(no healing); mean headline accuracy over the pooled tasks.\n\n| k | lowest cosine "
                    "score: removed | accuracy | smallest accuracy drop: removed | accuracy "
                    "|\n|---|---|---|---|---|\n");
         for (int k = 0; k <= r->prune_k; k++) {

@@ -518,8 +518,11 @@ void report_study_curves(const study_result *r, report_curve cv[2], char *title,
                 cv[c].order[k] = r->unit_layer[r->prune_order[c][k]];
         }
     }
-    snprintf(title, cap, "One-shot pruning of %.100s: mean accuracy over %d task%s",
-             r->model_dir, r->n_tasks, r->n_tasks == 1 ? "" : "s");
+    int np = 0;
+    for (int t = 0; t < r->n_tasks; t++)
+        np += r->tasks[t].pooled_in;
+    snprintf(title, cap, "One-shot pruning of %.100s: mean accuracy over %d pooled task%s",
+             r->model_dir, np, np == 1 ? "" : "s");
 }
 
 /* ---- rank confusion -------------------------------------------------------------------- */

@@ -85,8 +85,10 @@ const char *study_definitions(void)
            "                          next-token distributions over the full vocabulary at every\n"
            "                          scored row, mean over those rows, in nats; correlated with\n"
            "                          the drop (CPU runs; measured in the same passes).\n"
-           "near chance               intact accuracy - chance < 2 standard errors: that task's\n"
-           "                          drops and relevances are noise.\n";
+           "near chance               not clearly above chance: for 0/1 hits the Wilson 95% lower\n"
+           "                          bound of the accuracy is at or below chance, otherwise\n"
+           "                          acc - chance < 2 standard errors; that task's drops and\n"
+           "                          relevances are noise, and it is not pooled by default.\n";
 }
 
 study_opts study_opts_default(void)

@@ -169,6 +169,16 @@ void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_ta
     correlate_all(P, n_units);
 }
 
+bool study_near_chance(const study_task_res *T)
+{
+    if (T->binary) { /* 0/1 hits: the Wilson lower bound (a se of 0 at 2 of 2 proves nothing) */
+        double lo, hi;
+        stats_wilson_ci(T->acc * T->n_items, T->n_items, 0.95, &lo, &hi);
+        return !(lo > T->chance);
+    }
+    return !(T->acc - T->chance >= 2 * T->acc_se);
+}
+
 void study_choose_pool(study_result *r, bool all)
 {
     int n_mc = 0, n_in = 0;

@@ -43,6 +43,11 @@ void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer,
 void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_tasks,
                 int n_units, study_task_res *P);
 
+/* True when T's intact accuracy is not clearly above chance: for 0/1 hits the Wilson 95% lower
+ * bound is at or below chance, otherwise acc - chance < 2 se. Needs acc, chance, n_items,
+ * binary and acc_se. */
+bool study_near_chance(const study_task_res *T);
+
 /* Mark the tasks pooled by default (clearly above chance, one metric type: multiple choice,
  * else next-token) or every task (all); write the rule into r->pool_rule. Needs the tasks'
  * metric and near_chance. */

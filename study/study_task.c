@@ -313,7 +313,7 @@ static abl_status finish_task(study_ctx *c, const ev_task *t, ev_results *R, ev_
         study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
         /* the se of the same (token-weighted) ratio the accuracy is: delta method */
         T->acc_se = stats_ratio_se(raw->hits, raw->weight, n);
-        T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
+        T->near_chance = study_near_chance(T);
     }
     return s;
 }
@@ -463,16 +463,23 @@ static int prune_decode(study_ctx *c, void *user, const char *p)
 static const study_unit_ops prune_ops = {prune_compute, prune_encode, prune_decode};
 
 /* Headline accuracy of t with the blocks in skip[] removed over every batch of plan, each batch
- * a work unit "prune/CURVE/K/TASK/BATCH" (NaN when one is missing). */
+ * a work unit "prune/CURVE/K/TASK/BATCH/SET" (SET: a hash of the removed blocks; NaN when
+ * one is missing). */
 static abl_status pruned_acc(study_ctx *c, int ti, prune_unit *pu, ev_plan *plan, int curve,
                              int k, double *acc, bool *resumed, abl_err *err)
 {
     double h = 0, w = 0;
     bool missing = false;
     *resumed = true;
+    /* the removed set is part of the key: a journal never answers for another set (the order
+     * follows the pooled estimates, whose rules may change between versions) */
+    uint64_t hset = 1469598103934665603ull;
+    for (int l = 0; l < c->L; l++)
+        hset = (hset ^ (uint64_t)(pu->skip[l] ? l + 1 : 0)) * 1099511628211ull;
     for (int bi = 0; bi < plan->n_batches; bi++) {
         char key[200];
-        snprintf(key, sizeof key, "prune/%d/%d/%s/%d", curve, k, pu->t->name, bi);
+        snprintf(key, sizeof key, "prune/%d/%d/%s/%d/%016llx", curve, k, pu->t->name, bi,
+                 (unsigned long long)hset);
         pu->eb = &plan->batches[bi];
         int u = c->off2[ti] + (curve * c->prune_K + k - 1) * plan->n_batches + bi;
         study_unit_state st;
@@ -491,6 +498,10 @@ static abl_status pruned_acc(study_ctx *c, int ti, prune_unit *pu, ev_plan *plan
 abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
                               abl_err *err)
 {
+    int n_pool = 0;
+    for (int t = 0; t < n_tasks; t++)
+        n_pool += r->tasks[t].pooled_in;
+    n_pool = n_pool > 0 ? n_pool : 1;
     int K = c->prune_K;
     if (K < 1)
         return ABL_OK;
@@ -532,7 +543,8 @@ abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_
                 double a = NAN;
                 bool resumed = false;
                 s = pruned_acc(c, t, &pu, &plan, cv, k, &a, &resumed, err);
-                r->prune_acc[cv][k] += a / n_tasks;
+                if (r->tasks[t].pooled_in) /* the pooled tasks, as the k = 0 point */
+                    r->prune_acc[cv][k] += a / n_pool;
                 if (!s && c->show)
                     (resumed ? ev_progress_skip : ev_progress_update)(&c->pr, 0, plan.n_tok);
             }

@@ -494,3 +494,27 @@ void test_study_percentile_coverage(tctx *t)
     T_CHECK(t, cr >= 0.93 && cr <= 0.97);
     T_CHECK(t, cd >= 0.93 && cd <= 0.97);
 }
+
+/* 2 of 2 right has a standard error of 0, yet proves nothing: near chance by the Wilson lower
+ * bound (the demo run pooled such a PIQA and left out two precise corpora). */
+void test_study_near_chance_wilson(tctx *t)
+{
+    study_task_res T;
+    memset(&T, 0, sizeof T);
+    T.binary = true;
+    T.n_items = 2;
+    T.acc = 1;
+    T.chance = 0.5;
+    T.acc_se = 0;
+    T_CHECK(t, study_near_chance(&T));
+    T.n_items = 400; /* 70% of 400 against 50%: clearly above */
+    T.acc = 0.7;
+    T_CHECK(t, !study_near_chance(&T));
+    T.binary = false; /* weighted hits: 2 se */
+    T.acc = 0.36;
+    T.chance = 0;
+    T.acc_se = 0.025;
+    T_CHECK(t, !study_near_chance(&T));
+    T.acc = 0.04;
+    T_CHECK(t, study_near_chance(&T));
+}
