@@ -112,8 +112,8 @@ $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
 
 # mkmodel writes a seeded random model of any shape (SmolLM2-135M's by default) for gpu-check.
 MKMODEL_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/json.o loader/config.o \
-              loader/config_rope.o \
-              loader/safetensors.o loader/hf_names.o loader/st_write.o tools/mkmodel.o)
+              loader/config_rope.o loader/safetensors.o loader/hf_names.o loader/st_write.o \
+              tools/mkmodel.o)
 
 $(BUILD)/mkmodel: $(MKMODEL_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
