@@ -257,7 +257,9 @@ static void headline(const study_result *r, FILE *f)
     char a[32], b[32];
     fputs("<p><b>In one line:</b> ", f);
     if (r->n_tasks > 1) {
-        fputs("pooled over the tasks", f);
+        fputs("pooled (", f);
+        esc(f, r->pool_rule);
+        fputs(")", f);
     } else {
         fputs("on ", f);
         esc(f, T->name);
