@@ -41,6 +41,11 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* Print an abl_err as one line: "ablate CMD: <msg>". Returns the exit status for it (1). */
 int cli_report(const char *cmd, const abl_err *err);
 
+/* Parse a duration: one or more NUMBER UNIT parts, unit s, m, h or d ("90s", "5m", "2h",
+ * "1h30m"; decimals allowed), within [1 s, 30 days]. false after a one-line error naming flag.
+ * *out (seconds) is set only on success. */
+bool cli_duration(const char *cmd, const char *flag, const char *s, double *out);
+
 /* Parse a decimal integer in [lo, hi] for flag; prints a one-line error and returns false on
  * junk, overflow or out-of-range values. */
 bool cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);

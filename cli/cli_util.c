@@ -43,6 +43,39 @@ bool cli_int(const char *cmd, const char *flag, const char *s, long lo, long hi,
     return true;
 }
 
+bool cli_duration(const char *cmd, const char *flag, const char *s, double *out)
+{
+    double total = 0;
+    const char *p = s ? s : "";
+    bool any = false;
+    while (*p) {
+        char *end = NULL;
+        errno = 0;
+        double v = (*p >= '0' && *p <= '9') || *p == '.' ? strtod(p, &end) : -1;
+        double unit = 0;
+        if (end && end > p && !errno && isfinite(v))
+            unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+        if (!(unit > 0)) {
+            cli_error(cmd, "%s: expected a duration such as 90s, 5m, 2h or 1h30m, found '%s'",
+                      flag, s ? s : "");
+            return false;
+        }
+        total += v * unit;
+        p = end + 1;
+        any = true;
+    }
+    if (!any) {
+        cli_error(cmd, "%s: expected a duration such as 90s, 5m, 2h or 1h30m, found ''", flag);
+        return false;
+    }
+    if (!(total >= 1) || total > 30 * 86400.0) {
+        cli_error(cmd, "%s: %s is out of range [1s, 30d]", flag, s);
+        return false;
+    }
+    *out = total;
+    return true;
+}
+
 bool cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out)
 {
     char *end = NULL;

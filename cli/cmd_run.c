@@ -1,5 +1,6 @@
 /* cli/cmd_run.c - `ablate run` (and bare `ablate`): the study of which blocks matter, with the
  * cosine score set against accuracy when each block is removed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +12,23 @@
 #include "../kernels/kernels.h"
 #include "../kernels_cuda/kernels_cuda.h"
 #include "cli.h"
+#include "../base/list.h"
 
-/* Items per task and pruning steps of the default run. Measured on the 2-core development
- * machine (AMD EPYC Zen 3, AVX2): with 12 items per task the default study feeds 5,722 tokens
- * per pass (piqa 586, arc_easy 455, hellaswag 1,609, wikitext-2 3,072) through 31 passes
- * (intact + 30 resumed), then 6 pruning passes; it took 476 CPU-seconds and 4 minutes 14
- * seconds of wall time on two cores (a run without pruning: 481 CPU-s, 4m32s on a busier
- * moment); 15 items took 5.6 minutes. */
-#define RUN_DEFAULT_LIMIT 12
-#define RUN_DEFAULT_PRUNE 3
-#define RUN_DEFAULT_TASKS "piqa,arc_easy,hellaswag,wikitext2"
+/* The default run: tasks and items chosen so that `./ablate` fits 5 minutes on a 2-core Zen 3
+ * machine and every task's intact accuracy sits well above 3 standard errors over chance.
+ * Intact accuracies of SmolLM2-135M-Instruct (`ablate eval`, one pass, seed 1234): arc_easy
+ * acc_norm 46.55% +- 1.02 on all 2,376 items (41.5% +- 3.5 on a 200-item sample), chance 25%:
+ * 3 se need 48-81 items; lambada_openai acc 20.0% +- 7.4 (30 items), chance 0: ~36 items;
+ * wikitext-2 next-token accuracy, chance 0, far above it in any chunk; piqa 64.31% on all
+ * 1,838 items, chance 50%: ~101 items, 22.7 TFLOP (2m33s at 149 GFLOP/s) on its own; hellaswag
+ * 47.33% +- 4.09 (150 items): ~45 items of 4x the length, ~31 TFLOP. Cost model (`--estimate
+ * --rate 149`): 31.3 TFLOP for these counts without pruning, 3m29s at 149 GFLOP/s (the study's
+ * rate on that machine); the old default's 36.9 TFLOP took 5m56s there (104 GFLOP/s end to
+ * end), which would make this one 5m01s. */
+#define RUN_DEFAULT_TASKS "arc_easy,lambada_openai,wikitext2"
+#define RUN_DEFAULT_LIMITS "100,40,3"
+#define RUN_DEFAULT_LIMIT 40   /* items per task for any other --tasks */
+#define RUN_DEFAULT_PRUNE 0
 /* Work-unit token budget on --device cuda: 512-token batches leave an H200 mostly idle (M = 512
  * GEMMs and a launch-bound pass). 16384 tokens need about 0.5 GB of device scratch (27.6 KB a
  * token for SmolLM2-135M) and 1.1 GB of host memory for the saved residuals (L x D floats a
@@ -36,7 +44,13 @@ static void usage(FILE *f)
         "it. Prints a per-block table and the correlations; writes the run directory.\n\n"
         "options:\n"
         "  --tasks LIST       comma list of tasks, or 'all' (default: " RUN_DEFAULT_TASKS ")\n"
-        "  --limit N          items per task, a seeded sample; 0 = every item (default: %d)\n"
+        "  --limit N|LIST     items per task, a seeded sample; 0 = every item; or one count\n"
+        "                     per task in --tasks order (default: " RUN_DEFAULT_LIMITS " for the\n"
+        "                     default tasks, %d for others)\n"
+        "  --time BUDGET      choose the items per task to fit BUDGET (90s, 5m, 2h, 1h30m):\n"
+        "                     see 'Planning to a budget' below; not with --limit\n"
+        "  --rate GFLOPS      with --time or --estimate: assume this rate instead of timing a\n"
+        "                     work unit (plans then repeat exactly on any machine)\n"
         "  --layers LIST      blocks to remove, e.g. 0-9,20 (default: all)\n"
         "  --unit U           block | attn | mlp: remove whole blocks or one sub-block\n"
         "  --metric M         acc | acc_norm: override each task's headline metric\n"
@@ -56,6 +70,10 @@ static void usage(FILE *f)
         "                     together, and the K with the smallest accuracy drop, one more at a\n"
         "                     time: accuracy curves in pruning.svg (default: %d; 0 = none;\n"
         "                     each step is one pass per curve; --unit block only)\n"
+        "  --pool P           above-chance | all: which tasks the pooled figures average, with\n"
+        "                     equal weights (default above-chance: tasks whose intact accuracy\n"
+        "                     is at least 2 se above chance, of one metric type: multiple\n"
+        "                     choice, or next-token accuracy when no MC task qualifies)\n"
         "  --estimate         run nothing but one timed work unit: print each task's items,\n"
         "                     tokens and estimated time for these options on this machine\n"
         "  --shards N         with --estimate: also the predicted wall time of each of N shards\n"
@@ -67,14 +85,18 @@ static void usage(FILE *f)
         "                     complete, else leaves them to a second round or the report run\n"
         "  --no-compute       compute nothing: write the reports from the journals of DIR, or\n"
         "                     name the shards whose units are missing and fail\n\n"
-        "The default limit of %d items per task keeps `./ablate` within 5 minutes on a 2-core\n"
-        "laptop-class CPU: each item costs one intact pass plus 30 resumed passes (about 16\n"
-        "full passes of the 135M-parameter model), and --prune 3 adds 6 passes. Measured on a\n"
-        "2-core AVX2 machine: %d items per task (5,722 tokens per pass) took 476 CPU-seconds,\n"
-        "4 minutes 14 seconds of wall time.\n"
-        "With so few items the multiple-choice accuracies carry standard errors of ~14 points,\n"
-        "so the report flags tasks within two standard errors of chance; wikitext-2 (3,072\n"
-        "scored tokens) is the precise one.\n"
+        "The default run (" RUN_DEFAULT_TASKS ", items " RUN_DEFAULT_LIMITS ", no pruning) is\n"
+        "chosen from measurement to finish within 5 minutes on a 2-core laptop-class CPU with\n"
+        "every task clearly above chance. Each item costs one intact pass plus 30 resumed passes\n"
+        "(about 16 full passes of the 135M model): 8,051 tokens per pass, 31.3 TFLOP by the\n"
+        "cost model, 3m29s at the 149 GFLOP/s the study reaches on a 2-core Zen 3 machine.\n"
+        "One-pass intact evaluations (`ablate eval --tasks T [--limit N]`): arc_easy acc_norm\n"
+        "46.6%% on all 2,376 items (41.5%% +- 3.5 on 200; chance 25%%: 3 standard errors above\n"
+        "chance need 48-81 items), lambada_openai acc 20.0%% +- 7.4 (30 items; chance 0: ~36\n"
+        "items), wikitext-2 next-token accuracy far above its chance of 0 in any 256-token\n"
+        "chunk. piqa (64.3%% on all items, chance 50%%) needs ~101 items, 22.7 TFLOP, and\n"
+        "hellaswag (47.3%%, chance 25%%) ~45 items 4x as long, ~31 TFLOP: either would push the\n"
+        "run past 5 minutes, so neither is in the default. --prune 3 adds 6 passes per item\n"        "(+34%% here). The report flags a task whose accuracy is within 2 se of chance.\n"
         "`ablate run --tasks all --limit 0` is the full study: 5.6M tokens per pass, 30.5\n"
         "PFLOP, about 57 hours on that machine (`--estimate` prints the cost of any options\n"
         "on yours before you start).\n\n"
@@ -88,9 +110,47 @@ static void usage(FILE *f)
         "writes reports byte-identical to a one-process run. A killed shard resumes when rerun.\n"
         "  seq 0 3 | xargs -P 4 -I{} ablate run --out runs/x --threads 1 --quiet --shard {}/4\n"
         "  ablate run --out runs/x --no-compute\n\n"
+        "Planning to a budget (--time): a pilot evaluates %d items of each task once, intact\n"
+        "(their headline accuracy acc, its standard error se, chance c), and the cost model\n"
+        "gives each task's FLOPs per item; the rate is one timed work unit's (or --rate). A task\n"
+        "needs n = (3 sd / (acc - c))^2 items, sd = se sqrt(pilot items), for its intact\n"
+        "accuracy to end 3 standard errors above chance (the report flags 2). What the budget\n"
+        "holds after the pilot and a reserve (5 s + 5%%) for loading and reports goes to every\n"
+        "task's need first and the spare grows all tasks by one factor; when not every need\n"
+        "fits, the cheapest needs are met first and the rest share what is left. The plan\n"
+        "(items, tokens, predicted time per task) is printed before the run and checked\n"
+        "against the cost model; the end prints predicted and actual time. With --estimate\n"
+        "it prints the plan only. A task not above chance in the pilot is marked so.\n\n"
         "Definitions:\n%s",
-        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, RUN_DEFAULT_LIMIT,
-        RUN_DEFAULT_LIMIT, study_definitions());
+        RUN_DEFAULT_LIMIT, RUN_CUDA_BATCH_TOKENS, RUN_DEFAULT_PRUNE, STUDY_PILOT_ITEMS,
+        study_definitions());
+}
+
+/* --limit N (every task) or N1,N2,... (one per task, in --tasks order). */
+static bool parse_limits(const char *v, int *limit, int *limits, int *n_limits)
+{
+    abl_list l;
+    abl_err err = {0};
+    if (abl_list_split(v, "--limit", &l, &err)) {
+        cli_report("run", &err);
+        return false;
+    }
+    bool ok = l.n >= 1 && l.n <= 32;
+    if (!ok)
+        cli_error("run", "--limit: expected N or one count per task (at most 32), found '%s'",
+                  v);
+    for (int i = 0; i < l.n && ok; i++) {
+        long n;
+        ok = cli_int("run", "--limit", l.v[i], 0, 100000000, &n);
+        limits[i] = (int)n;
+    }
+    int n = l.n;
+    abl_list_free(&l);
+    if (!ok)
+        return false;
+    *limit = limits[0];
+    *n_limits = n > 1 ? n : 0;
+    return true;
 }
 
 /* The cost table of --estimate: per task the work, and its time at the probe's rate. */
@@ -107,8 +167,13 @@ static void print_estimate(const study_result *r, int device, int threads)
                  threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
     }
     printf("estimate for %s\n", r->command);
-    printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)\n\n",
-           r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9, where);
+    if (r->probe_seconds > 0)
+        printf("rate: one work unit of %lld tokens x %d passes took %.1f s = %.1f GFLOP/s (%s)"
+               "\n\n", r->probe_tokens, 1 + r->n_units, r->probe_seconds, r->flops_per_s / 1e9,
+               where);
+    else
+        printf("rate: %.1f GFLOP/s as given by --rate (nothing timed; %s)\n\n",
+               r->flops_per_s / 1e9, where);
     printf("%-18s %8s %12s %12s %10s %12s\n", "task", "items", "tokens/pass", "scored/pass",
            "TFLOP", "time");
     double tot_f = 0;
@@ -134,14 +199,47 @@ static void print_estimate(const study_result *r, int device, int threads)
            "multiply-add).\n");
 }
 
+/* The --time plan: per task the pilot's figures, the items it needs and gets, and the cost. */
+static void print_plan(const study_budget *b, const char *budget, bool rate_given)
+{
+    char d[32], tot[32];
+    printf("plan for --time %s: %s rate %.1f GFLOP/s%s\n", budget, rate_given ? "assumed" :
+           "measured", b->rate / 1e9, rate_given ? " (--rate)" : " (one timed work unit)");
+    printf("%-14s %6s %6s %7s %8s %7s %7s %12s %8s %9s\n", "task", "pilot", "acc", "chance",
+           "sd/item", "needs", "items", "tokens/pass", "TFLOP", "time");
+    for (int i = 0; i < b->n_tasks; i++) {
+        const study_budget_task *t = &b->t[i];
+        char need[16];
+        if (t->n_need > 0)
+            snprintf(need, sizeof need, "%d", t->n_need);
+        else
+            snprintf(need, sizeof need, "never");
+        ev_fmt_duration(d, sizeof d, t->flops / b->rate);
+        printf("%-14.14s %6d %6.3f %7.3f %8.3f %7s %7d %12lld %8.1f %9s%s\n", t->name,
+               t->n_pilot, t->acc, t->chance, t->se * sqrt(t->n_pilot), need, t->n, t->n_tok,
+               t->flops / 1e12, d, t->n_need > 0 && t->n < t->n_need && t->n < t->n_avail ?
+               "  (short of its need)" : t->n_need == 0 ? "  (not above chance)" : "");
+    }
+    ev_fmt_duration(d, sizeof d, b->flops / b->rate);
+    ev_fmt_duration(tot, sizeof tot, b->pilot_s + b->overhead_s + b->flops / b->rate);
+    printf("predicted: pilot %.0f s + study %s + %.0f s kept for loading and reports = %s\n\n",
+           b->pilot_s, d, b->overhead_s, tot);
+    fflush(stdout);
+}
+
 int cli_run(int argc, char **argv)
 {
+    double t_cli = ev_now();
     study_opts o = study_opts_default();
     o.model_dir = DEFAULT_MODEL_DIR;
     o.tasks = RUN_DEFAULT_TASKS;
     o.limit = RUN_DEFAULT_LIMIT;
     o.prune_k = RUN_DEFAULT_PRUNE;
-    const char *out = NULL, *unit = "block", *metric = NULL;
+    bool tasks_given = false;
+    const char *out = NULL, *unit = "block", *metric = NULL, *time_arg = NULL;
+    double time_s = 0;
+    int limits[32], n_limits = 0;
+    bool limit_given = false;
     cli_common c = {o.model_dir, o.data_dir, "cpu", o.seed, o.threads};
     int i0 = argc >= 1 && argv[0][0] != '-' ? 1 : 0; /* argv[0] is "run" or the program */
     for (int i = i0; i < argc; i++) {
@@ -162,6 +260,14 @@ int cli_run(int argc, char **argv)
             if (!v || !cli_int("run", "--prune", v, 0, 511, &n))
                 return 2;
             o.prune_k = (int)n;
+        } else if (cli_flag("run", argc, argv, &i, "--pool", &v)) {
+            if (!v)
+                return 2;
+            if (strcmp(v, "all") && strcmp(v, "above-chance")) {
+                cli_error("run", "--pool: expected above-chance or all, found '%s'", v);
+                return 2;
+            }
+            o.pool_all = !strcmp(v, "all");
         } else if (!strcmp(argv[i], "--estimate")) {
             o.estimate = true;
         } else if (!strcmp(argv[i], "--no-compute")) {
@@ -186,10 +292,20 @@ int cli_run(int argc, char **argv)
             if (!v)
                 return 2;
             o.tasks = v;
+            tasks_given = true;
         } else if (cli_flag("run", argc, argv, &i, "--limit", &v)) {
-            if (!v || !cli_int("run", "--limit", v, 0, 100000000, &n))
+            if (!v || !parse_limits(v, &o.limit, limits, &n_limits))
                 return 2;
-            o.limit = (int)n;
+            limit_given = true;
+        } else if (cli_flag("run", argc, argv, &i, "--time", &v)) {
+            if (!v || !cli_duration("run", "--time", v, &time_s))
+                return 2;
+            time_arg = v;
+        } else if (cli_flag("run", argc, argv, &i, "--rate", &v)) {
+            double g;
+            if (!v || !cli_double("run", "--rate", v, 0.001, 1e9, &g))
+                return 2;
+            o.rate = g * 1e9;
         } else if (cli_flag("run", argc, argv, &i, "--layers", &v)) {
             if (!v)
                 return 2;
@@ -250,6 +366,22 @@ int cli_run(int argc, char **argv)
                   "(use --estimate --shards N)");
         return 2;
     }
+    if (time_arg && (limit_given || o.n_shards > 0 || o.no_compute)) {
+        cli_error("run", "--time: not with %s (it chooses the item counts and computes here)",
+                  limit_given ? "--limit" : o.n_shards > 0 ? "--shard" : "--no-compute");
+        return 2;
+    }
+    if (o.rate > 0 && !time_arg && !o.estimate) {
+        cli_error("run", "--rate: only with --time or --estimate");
+        return 2;
+    }
+    if (!tasks_given && !limit_given && !time_arg && !parse_limits(RUN_DEFAULT_LIMITS,
+                                                                     &o.limit, limits, &n_limits))
+        return 2;
+    if (n_limits > 0) {
+        o.task_limits = limits;
+        o.n_task_limits = n_limits;
+    }
     if (o.estimate_shards > 0 && !o.estimate) {
         cli_error("run", "--shards N: only with --estimate (to run a shard: --shard I/N)");
         return 2;
@@ -278,12 +410,41 @@ int cli_run(int argc, char **argv)
     abl_err err = {0};
     if (kern_init(NULL, &err))
         return cli_report("run", &err);
-    if (o.progress)
-        fprintf(stderr, "ablate run: model %s, tasks %s, limit %d, unit %s%s\n", o.model_dir,
-                o.tasks, o.limit, unit, o.estimate ? ", estimate only" : "");
+    study_budget bud;
+    memset(&bud, 0, sizeof bud);
+    if (time_arg) {
+        if (o.progress)
+            fprintf(stderr, "ablate run: planning --time %s: a pilot of %d items per task "
+                    "(one intact pass)%s\n", time_arg, STUDY_PILOT_ITEMS, o.rate > 0 ? "" :
+                    " and one timed work unit");
+        if (study_budget_plan(&o, time_s, &bud, &err))
+            return cli_report("run", &err);
+        print_plan(&bud, time_arg, o.rate > 0);
+        for (int t = 0; t < bud.n_tasks; t++)
+            limits[t] = bud.t[t].n;
+        o.task_limits = limits;
+        o.n_task_limits = bud.n_tasks;
+        if (o.estimate) {
+            study_budget_free(&bud);
+            return 0;
+        }
+    }
+    if (o.progress) {
+        char lim[200] = "";
+        size_t ll = 0;
+        for (int t = 0; t < o.n_task_limits && ll < sizeof lim - 16; t++)
+            ll += (size_t)snprintf(lim + ll, sizeof lim - ll, "%s%d", t ? "," : "",
+                                   o.task_limits[t]);
+        if (!o.task_limits)
+            snprintf(lim, sizeof lim, "%d", o.limit);
+        fprintf(stderr, "ablate run: model %s, tasks %s, limit %s, unit %s%s\n", o.model_dir,
+                o.tasks, lim, unit, o.estimate ? ", estimate only" : "");
+    }
     study_result *r = NULL;
-    if (study_run(&o, &r, &err))
+    if (study_run(&o, &r, &err)) {
+        study_budget_free(&bud);
         return cli_report("run", &err);
+    }
     if (r->estimated) {
         print_estimate(r, o.device, o.threads);
         study_result_free(r);
@@ -302,6 +463,14 @@ int cli_run(int argc, char **argv)
     report_table(r, stdout, report_utf8_locale());
     printf("\nwall time %.1f s (%d of %d work units resumed from the journal)\n",
            r->wall_seconds, r->units_resumed, r->units_total);
+    if (time_arg) {
+        char pd[32], ad[32];
+        ev_fmt_duration(pd, sizeof pd, bud.pilot_s + bud.overhead_s + bud.flops / bud.rate);
+        ev_fmt_duration(ad, sizeof ad, ev_now() - t_cli);
+        printf("--time %s: predicted %s, took %s (pilot and planning included)\n", time_arg,
+               pd, ad);
+        study_budget_free(&bud);
+    }
     printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
            "\n", r->run_dir, r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);

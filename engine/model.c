@@ -15,8 +15,38 @@
 
 model_opts model_opts_default(void)
 {
-    model_opts o = {.threads = 0, .device = 0, .check_finite = true};
+    model_opts o = {.threads = 0, .device = 0, .check_finite = true, .mem_avail = 0};
     return o;
+}
+
+double model_mem_estimate(const hf_config *c, int n_tok, double *weights)
+{
+    double D = c->d_model, F = c->d_ff, V = c->vocab, Q = (double)c->n_heads * c->head_dim,
+           KV = (double)c->n_kv_heads * c->head_dim, T = n_tok < 64 ? 64 : n_tok;
+    /* parameters as F32, plus the packed head when it shares the embedding table's values */
+    double w = 4.0 * ((double)cfg_param_count(c) + (c->tie_embeddings ? V * D : 0));
+    double rope = 4.0 * 2 * (c->max_pos > 0 ? c->max_pos : 2048) * (c->rotary_dim / 2);
+    double scratch = 4.0 * T * ((c->parallel_residual ? 4 : 3) * D + 2 * Q + 2 * KV + 2 * F) +
+                     4.0 * MODEL_HEAD_CHUNK * (V + D);
+    if (weights)
+        *weights = w;
+    return w + rope + scratch;
+}
+
+double model_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kb > 0)
+        return kb * 1024.0;
+    long pages = sysconf(_SC_AVPHYS_PAGES), pg = sysconf(_SC_PAGESIZE);
+    return pages > 0 && pg > 0 ? (double)pages * (double)pg : 0;
 }
 
 const hf_config *model_config(const model *m) { return &m->cfg; }
@@ -50,9 +80,12 @@ static abl_status check_finite(const model *m, const st_tensor *t, const float *
     return ABL_OK;
 }
 
-/* Read (role, layer) as F32 (into the mmap or a temporary), check it, and pack it into w. */
+/* Read (role, layer) as F32 (into the mmap or a temporary), check it, and pack it into w. A role
+ * the config does not use (NeoX has no gate) leaves w zeroed. */
 static abl_status load_weight(model *m, kweight *w, hf_role role, int layer, abl_err *err)
 {
+    if (!hf_role_used(&m->cfg, role))
+        return ABL_OK;
     const st_tensor *t;
     abl_status s = hf_get_tensor(&m->cfg, m->st, role, layer, &t, err);
     if (s)
@@ -95,10 +128,66 @@ static abl_status load_vec(model *m, float **slot, float **cursor, hf_role role,
     return s;
 }
 
+/* GPT-NeoX's fused query_key_value (3Q, D), rows per head [q (Dh), k (Dh), v (Dh)], split into
+ * wq, wk, wv (Q, D) each; its bias (3Q) likewise into bq, bk, bv at *cursor. */
+static abl_status load_qkv_fused(model *m, model_block *b, int l, float **cursor, abl_err *err)
+{
+    const hf_config *c = &m->cfg;
+    int H = c->n_heads, Dh = c->head_dim, D = c->d_model;
+    size_t Q = (size_t)H * Dh;
+    const st_tensor *t;
+    const float *data;
+    float *owned = NULL;
+    abl_status s = hf_get_tensor(c, m->st, HF_WQKV, l, &t, err);
+    if (s || (s = st_read_f32(t, &data, &owned, err)))
+        return s;
+    float *part = malloc(Q * (size_t)D * sizeof(float));
+    kweight *dst[3] = {&b->wq, &b->wk, &b->wv};
+    s = part ? check_finite(m, t, data, 3 * Q * (size_t)D, err)
+             : abl_fail(err, ABL_E_NOMEM, "model: out of memory splitting '%s'", t->name);
+    for (int j = 0; j < 3 && !s; j++) {
+        for (int h = 0; h < H; h++)
+            memcpy(part + (size_t)h * Dh * D, data + ((size_t)h * 3 + j) * Dh * D,
+                   (size_t)Dh * D * sizeof(float));
+        s = kweight_pack(dst[j], part, (int)Q, D, err);
+    }
+    free(part);
+    free(owned);
+    drop_pages(t->data, t->nbytes);
+    if (s || !hf_role_used(c, HF_BQKV))
+        return s;
+    float *bias = NULL;
+    if ((s = load_vec(m, &bias, cursor, HF_BQKV, l, err)))
+        return s;
+    /* reorder in place through the tail of the cursor space: (H, 3, Dh) -> (3, H, Dh) */
+    float *tmp = malloc(3 * Q * sizeof(float));
+    if (!tmp)
+        return abl_fail(err, ABL_E_NOMEM, "model: out of memory splitting a QKV bias");
+    for (int j = 0; j < 3; j++)
+        for (int h = 0; h < H; h++)
+            memcpy(tmp + j * Q + (size_t)h * Dh, bias + ((size_t)h * 3 + j) * Dh,
+                   (size_t)Dh * sizeof(float));
+    memcpy(bias, tmp, 3 * Q * sizeof(float));
+    free(tmp);
+    b->bq = bias;
+    b->bk = bias + Q;
+    b->bv = bias + 2 * Q;
+    return ABL_OK;
+}
+
 static abl_status load_block(model *m, int l, float **cur, abl_err *err)
 {
     model_block *b = &m->blocks[l];
     abl_status s;
+    if (m->cfg.family == ARCH_NEOX && (s = load_qkv_fused(m, b, l, cur, err)))
+        return s;
+    if ((s = load_vec(m, &b->attn_norm_b, cur, HF_ATTN_NORM_B, l, err)) ||
+        (s = load_vec(m, &b->mlp_norm_b, cur, HF_MLP_NORM_B, l, err)) ||
+        (s = load_vec(m, &b->q_norm, cur, HF_QNORM, l, err)) ||
+        (s = load_vec(m, &b->k_norm, cur, HF_KNORM, l, err)) ||
+        (s = load_vec(m, &b->attn_post_norm, cur, HF_ATTN_POST_NORM, l, err)) ||
+        (s = load_vec(m, &b->mlp_post_norm, cur, HF_MLP_POST_NORM, l, err)))
+        return s;
     if ((s = load_vec(m, &b->attn_norm, cur, HF_ATTN_NORM, l, err)) ||
         (s = load_vec(m, &b->mlp_norm, cur, HF_MLP_NORM, l, err)) ||
         (s = load_weight(m, &b->wq, HF_WQ, l, err)) ||
@@ -108,9 +197,10 @@ static abl_status load_block(model *m, int l, float **cur, abl_err *err)
         (s = load_weight(m, &b->wg, HF_WGATE, l, err)) ||
         (s = load_weight(m, &b->wu, HF_WUP, l, err)) ||
         (s = load_weight(m, &b->wd, HF_WDOWN, l, err)) ||
-        (s = load_vec(m, &b->bq, cur, HF_BQ, l, err)) ||
-        (s = load_vec(m, &b->bk, cur, HF_BK, l, err)) ||
-        (s = load_vec(m, &b->bv, cur, HF_BV, l, err)) ||
+        (m->cfg.family != ARCH_NEOX && /* NeoX: from the fused bias above */
+         ((s = load_vec(m, &b->bq, cur, HF_BQ, l, err)) ||
+          (s = load_vec(m, &b->bk, cur, HF_BK, l, err)) ||
+          (s = load_vec(m, &b->bv, cur, HF_BV, l, err)))) ||
         (s = load_vec(m, &b->bo, cur, HF_BO, l, err)) ||
         (s = load_vec(m, &b->bg, cur, HF_BGATE, l, err)) ||
         (s = load_vec(m, &b->bu, cur, HF_BUP, l, err)) ||
@@ -202,16 +292,31 @@ static abl_status load_all(model *m, const char *dir, abl_err *err)
         return s;
     if ((s = check_config(&m->cfg, dir, err)))
         return s;
+    double wbytes, need = model_mem_estimate(&m->cfg, MODEL_HEAD_CHUNK, &wbytes);
+    double avail = m->opts.mem_avail > 0 ? m->opts.mem_avail : model_mem_available();
+    if (avail > 0 && need > avail)
+        return abl_fail(err, ABL_E_NOMEM, "model: needs about %.3f GB of memory (F32 weights "
+                        "%.3f GB) but %.3f GB are available (hint: `ablate inspect --model %s` "
+                        "shows the figures; use a smaller model or a bigger machine)",
+                        need / 1e9, wbytes / 1e9, avail / 1e9, dir);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if ((s = tok_load(&m->tok, path, err)))
         return s;
     if ((s = st_open(&m->st, dir, err)) || (s = hf_check_tensors(&m->cfg, m->st, err)))
         return s;
     const hf_config *c = &m->cfg;
-    int L = c->n_layers, D = c->d_model, F = c->d_ff;
-    int Q = c->n_heads * c->head_dim, KV = c->n_kv_heads * c->head_dim;
-    /* Norms and biases of every block plus the final norm, in one allocation. */
-    size_t nv = (size_t)L * (2 * D + Q + 2 * KV + D + 2 * F + D) + D;
+    int L = c->n_layers, D = c->d_model;
+    /* Norms and biases of every block plus the final norm, in one allocation: every 1-D tensor
+     * the config expects. */
+    int nspec = hf_expected_tensors(c, NULL, 0);
+    hf_tensor_spec *specs = malloc((size_t)nspec * sizeof *specs);
+    if (!specs)
+        return abl_fail(err, ABL_E_NOMEM, "model: out of memory");
+    hf_expected_tensors(c, specs, nspec);
+    size_t nv = 1;
+    for (int i = 0; i < nspec; i++)
+        nv += specs[i].ndim == 1 ? (size_t)specs[i].shape[0] : 0;
+    free(specs);
     m->vecs = malloc(nv * sizeof(float));
     m->blocks = calloc((size_t)L, sizeof *m->blocks);
     if (!m->vecs || !m->blocks)
@@ -222,7 +327,8 @@ static abl_status load_all(model *m, const char *dir, abl_err *err)
     for (int l = 0; l < L; l++)
         if ((s = load_block(m, l, &cur, err)))
             return s;
-    if ((s = load_vec(m, &m->final_norm, &cur, HF_FINAL_NORM, -1, err)))
+    if ((s = load_vec(m, &m->final_norm, &cur, HF_FINAL_NORM, -1, err)) ||
+        (s = load_vec(m, &m->final_norm_b, &cur, HF_FINAL_NORM_B, -1, err)))
         return s;
     if ((s = make_rope(m, err)))
         return s;
@@ -234,7 +340,9 @@ static abl_status load_all(model *m, const char *dir, abl_err *err)
     m->pool = kpool_create(m->opts.threads);
     if (!m->pool)
         return abl_fail(err, ABL_E_NOMEM, "model: could not start %d threads", m->opts.threads);
-    return model_reserve(m, MODEL_HEAD_CHUNK, err);
+    if ((s = model_reserve(m, MODEL_HEAD_CHUNK, err)))
+        return s;
+    return backend_cpu_open(m, err);
 }
 
 abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_err *err)
@@ -253,6 +361,9 @@ abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_
         return abl_fail(err, ABL_E_NOMEM, "model: out of memory");
     m->opts = o;
     s = load_all(m, dir, err);
+    if (!s && o.device == 1 && m->cfg.family != ARCH_LLAMA)
+        s = abl_fail(err, ABL_E_UNSUPPORTED, "%s: the %s block runs on the CPU only for now "
+                     "(hint: --device cpu)", dir, m->cfg.arch);
     if (!s && o.device == 1)
         s = model_cuda_attach(m, 0, err);
     if (s) {
@@ -272,6 +383,7 @@ static void scratch_free(model_scratch *s)
     free(s->v);
     free(s->att);
     free(s->sub);
+    free(s->sub2);
     free(s->gate);
     free(s->up);
     free(s->ws);
@@ -300,11 +412,12 @@ abl_status model_reserve(model *m, int n_tok, abl_err *err)
     s->v = malloc(T * KV * sizeof(float));
     s->att = malloc(T * Q * sizeof(float));
     s->sub = malloc(T * D * sizeof(float));
+    s->sub2 = c->parallel_residual ? malloc(T * D * sizeof(float)) : NULL;
     s->gate = malloc(T * F * sizeof(float));
     s->up = malloc(T * F * sizeof(float));
     s->ws = aligned_alloc(64, ((s->ws_floats * sizeof(float) + 63) / 64) * 64 + 64);
     s->span_w = malloc(T * sizeof(k_span));
-    if (!s->span_w ||
+    if (!s->span_w || (c->parallel_residual && !s->sub2) ||
         !s->x || !s->xn || !s->q || !s->k || !s->v || !s->att || !s->sub || !s->gate || !s->up ||
         !s->ws) {
         scratch_free(s);
@@ -319,6 +432,7 @@ void model_free(model *m)
     if (!m)
         return;
     model_cuda_detach(m);
+    backend_cpu_close(m);
     if (m->blocks)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             model_block *b = &m->blocks[l];

@@ -240,6 +240,7 @@ abl_status ev_run_task(model *m, const ev_task *t, const ev_run_opts *o, ev_resu
 typedef struct {
     FILE *f;
     char label[64];
+    char unit[24];              /* work mode (ev_progress_begin_work): the one measure's name */
     int64_t total_items, total_tok, done_items, done_tok;
     int64_t skip_items, skip_tok;   /* of done: resumed, not computed (kept out of the rates) */
     double t0, t_last;
@@ -248,6 +249,13 @@ typedef struct {
 
 void ev_progress_begin(ev_progress *p, FILE *f, const char *label, int64_t total_items,
                        int64_t total_tok);
+/* Work mode: one measure only (named unit, e.g. "token-passes"), total of it for the whole
+ * job; lines show done of total, the rate of computed work and one ETA for the whole job.
+ * Advance with ev_progress_update / ev_progress_skip (add_items ignored). */
+void ev_progress_begin_work(ev_progress *p, FILE *f, const char *label, const char *unit,
+                            int64_t total);
+/* Name the current phase (shown before the figures). */
+void ev_progress_label(ev_progress *p, const char *label);
 void ev_progress_update(ev_progress *p, int64_t add_items, int64_t add_tok);
 /* Work that was resumed (from a journal) rather than computed: advances the display, not
  * the rates. */

@@ -1,5 +1,5 @@
-/* eval/progress.c - progress on stderr: a redrawn bar with items/s, tokens/s and ETA when the
- * stream is a terminal, plain lines at most every 10 s otherwise (logs, pipes, CI). */
+/* eval/progress.c - progress on stderr: a redrawn bar with items/s, tokens/s and ETA (or, in work
+ * mode, one measure and one ETA) on a terminal, plain lines at most every 10 s otherwise. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,8 +26,64 @@ void ev_fmt_duration(char *buf, size_t cap, double s)
         snprintf(buf, cap, "%ds", (int)s);
 }
 
+/* 1234 -> "1234", 12345 -> "12.3k", 1.2e6 -> "1.20M", 3e9 -> "3.00G" */
+static void fmt_count(char *buf, size_t cap, double v)
+{
+    if (v < 10000)
+        snprintf(buf, cap, "%.0f", v);
+    else if (v < 1e6)
+        snprintf(buf, cap, "%.1fk", v / 1e3);
+    else if (v < 1e9)
+        snprintf(buf, cap, "%.2fM", v / 1e6);
+    else
+        snprintf(buf, cap, "%.2fG", v / 1e9);
+}
+
+/* Work mode: "label: 1.23M of 5.40M token-passes (22%), 2.1k token-passes/s, ETA 1m05s for
+ * the whole run" (tty: with a bar, redrawn). */
+static void draw_work(ev_progress *p, bool final)
+{
+    double now = ev_now(), dt = now - p->t0;
+    double rate = dt > 0 ? (double)(p->done_tok - p->skip_tok) / dt : 0;
+    double frac = p->total_tok > 0 ? (double)p->done_tok / (double)p->total_tok : 1;
+    if (frac > 1)
+        frac = 1;
+    char done[16], tot[16], rt[16], eta[32];
+    fmt_count(done, sizeof done, (double)p->done_tok);
+    fmt_count(tot, sizeof tot, (double)p->total_tok);
+    fmt_count(rt, sizeof rt, rate);
+    ev_fmt_duration(eta, sizeof eta, final ? dt : rate > 0 ? (double)(p->total_tok - p->done_tok)
+                                                                 / rate : -1);
+    const char *tail = final ? "took" : "ETA";
+    if (p->tty) {
+        char bar[21];
+        int fill = (int)(frac * 20 + 0.5);
+        for (int i = 0; i < 20; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[20] = 0;
+        fprintf(p->f, "\r[%s] %3d%% %s: %s of %s %s, %s/s, %s %s\033[K", bar, (int)(frac * 100),
+                p->label, done, tot, p->unit, rt, tail, eta);
+        if (final)
+            fputc('\n', p->f);
+    } else {
+        fprintf(p->f, "%s: %s of %s %s (%d%%), %s %s/s, %s %s%s\n", p->label, done, tot, p->unit,
+                (int)(frac * 100), rt, p->unit, tail, eta, final ? "" : " for the whole run");
+    }
+    if (final && p->skip_tok > 0) {
+        fmt_count(done, sizeof done, (double)p->skip_tok);
+        fprintf(p->f, "%s: %s %s resumed from the journal (not in the rate)\n", p->label, done,
+                p->unit);
+    }
+    fflush(p->f);
+    p->t_last = now;
+}
+
 static void draw(ev_progress *p, bool final)
 {
+    if (p->unit[0]) {
+        draw_work(p, final);
+        return;
+    }
     double now = ev_now(), dt = now - p->t0;
     /* rates count computed work only: resumed (skipped) work arrives in no time */
     double ips = dt > 0 ? (double)(p->done_items - p->skip_items) / dt : 0;
@@ -71,6 +127,23 @@ void ev_progress_begin(ev_progress *p, FILE *f, const char *label, int64_t total
     p->active = f != NULL;
     if (p->active && p->tty)
         draw(p, false);
+}
+
+void ev_progress_begin_work(ev_progress *p, FILE *f, const char *label, const char *unit,
+                            int64_t total)
+{
+    ev_progress_begin(p, NULL, label, 0, total);
+    snprintf(p->unit, sizeof p->unit, "%s", unit ? unit : "work");
+    p->f = f;
+    p->tty = f && isatty(fileno(f));
+    p->active = f != NULL;
+    if (p->active && p->tty)
+        draw(p, false);
+}
+
+void ev_progress_label(ev_progress *p, const char *label)
+{
+    snprintf(p->label, sizeof p->label, "%s", label ? label : "");
 }
 
 void ev_progress_update(ev_progress *p, int64_t add_items, int64_t add_tok)

@@ -72,6 +72,19 @@ typedef struct {
      * returns its sum (memory bandwidth). */
     double (*fma_probe)(long iters);
     float (*read_probe)(const float *x, size_t n);
+    /* (added for GPT-NeoX and OLMo) y (M,D) = (x - mean) / sqrt(var + eps) * g + b per row,
+     * var the population variance; g and/or b NULL = 1 / 0 (OLMo's non-parametric norm); y may
+     * alias x. */
+    void (*layernorm)(float *y, const float *x, const float *g, const float *b, int m, int d,
+                      float eps);
+    /* out (n) = gelu(x) = x/2 * (1 + erf(x/sqrt 2)) (the exact GELU); out may alias x. */
+    void (*gelu)(float *out, const float *x, size_t n);
+    /* Partial RoPE: rotate-half on the first rot dims of each head of x (T, nh*Dh) only
+     * (pairs j, j + rot/2), the rest unchanged; cos_t/sin_t (max_pos, rot/2). rot even, <= Dh. */
+    void (*rope_part)(float *x, int t, int nh, int dh, int rot, const int32_t *pos,
+                      const float *cos_t, const float *sin_t);
+    /* x (n) clamped to [-c, c] in place (OLMo's clip_qkv). */
+    void (*clamp)(float *x, size_t n, float c);
 } kern_table;
 
 /* The active table. Valid after kern_init (ref entries before it). */

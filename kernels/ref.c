@@ -146,6 +146,55 @@ static void k_dot3_f32_ref(const float *a, const float *b, int n, double sums[3]
     sums[2] = bb;
 }
 
+static void k_layernorm_f32_ref(float *y, const float *x, const float *g, const float *b, int m,
+                                int d, float eps)
+{
+    for (int i = 0; i < m; i++) {
+        const float *xr = x + (size_t)i * d;
+        float *yr = y + (size_t)i * d;
+        double mean = 0, var = 0;
+        for (int j = 0; j < d; j++)
+            mean += xr[j];
+        mean /= d;
+        for (int j = 0; j < d; j++)
+            var += ((double)xr[j] - mean) * ((double)xr[j] - mean);
+        double inv = 1.0 / sqrt(var / d + eps);
+        for (int j = 0; j < d; j++) {
+            double v = ((double)xr[j] - mean) * inv;
+            yr[j] = (float)((g ? v * g[j] : v) + (b ? b[j] : 0.0));
+        }
+    }
+}
+
+static void k_gelu_f32_ref(float *out, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] * M_SQRT1_2)));
+}
+
+static void k_rope_part_f32_ref(float *x, int t, int nh, int dh, int rot, const int32_t *pos,
+                                const float *cos_t, const float *sin_t)
+{
+    int half = rot / 2;
+    for (int i = 0; i < t; i++) {
+        const float *c = cos_t + (size_t)pos[i] * half, *s = sin_t + (size_t)pos[i] * half;
+        for (int hh = 0; hh < nh; hh++) {
+            float *xr = x + ((size_t)i * nh + hh) * dh;
+            for (int j = 0; j < half; j++) {
+                float x0 = xr[j], x1 = xr[j + half];
+                xr[j] = x0 * c[j] - x1 * s[j];
+                xr[j + half] = x1 * c[j] + x0 * s[j];
+            }
+        }
+    }
+}
+
+static void k_clamp_f32_ref(float *x, size_t n, float c)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > c ? c : x[i] < -c ? -c : x[i];
+}
+
 /* ---- peak probes (bench only) ---------------------------------------------------------------- */
 
 static double ref_fma_probe(long iters)
@@ -247,6 +296,10 @@ void kern_fill_ref(kern_table *t)
     t->attention_heads = k_attention_heads_ref;
     t->fma_probe = ref_fma_probe;
     t->read_probe = ref_read_probe;
+    t->layernorm = k_layernorm_f32_ref;
+    t->gelu = k_gelu_f32_ref;
+    t->rope_part = k_rope_part_f32_ref;
+    t->clamp = k_clamp_f32_ref;
 }
 
 /* The table starts out as the reference, usable before kern_init. */
@@ -267,4 +320,8 @@ kern_table kern = {
     .attention_heads = k_attention_heads_ref,
     .fma_probe = ref_fma_probe,
     .read_probe = ref_read_probe,
+    .layernorm = k_layernorm_f32_ref,
+    .gelu = k_gelu_f32_ref,
+    .rope_part = k_rope_part_f32_ref,
+    .clamp = k_clamp_f32_ref,
 };

@@ -11,12 +11,21 @@
 
 #include "../base/file.h"
 #include "config_int.h"
+#include "hf_names.h"
 #include "json.h"
 
-static const struct { const char *arch, *model_type; bool qkv_bias; } known_archs[] = {
-    {"LlamaForCausalLM", "llama", false},
-    {"MistralForCausalLM", "mistral", false},
-    {"Qwen2ForCausalLM", "qwen2", true},
+static const struct {
+    const char *arch, *model_type;
+    int family;
+    bool qkv_bias;      /* Qwen2: q/k/v biases always; NeoX: attention_bias defaults to true */
+    const char *act;    /* the one hidden_act implemented */
+} known_archs[] = {
+    {"LlamaForCausalLM", "llama", ARCH_LLAMA, false, "silu"},
+    {"MistralForCausalLM", "mistral", ARCH_LLAMA, false, "silu"},
+    {"Qwen2ForCausalLM", "qwen2", ARCH_LLAMA, true, "silu"},
+    {"GPTNeoXForCausalLM", "gpt_neox", ARCH_NEOX, true, "gelu"},
+    {"OlmoForCausalLM", "olmo", ARCH_OLMO, false, "silu"},
+    {"Olmo2ForCausalLM", "olmo2", ARCH_OLMO2, false, "silu"},
 };
 
 abl_status cfg_get_dim(const json_val *root, const char *key, int64_t def, int64_t max,
@@ -92,6 +101,23 @@ static abl_status get_token(const json_val *root, const char *key, int *out, con
                         name, key, json_type_name(v->type));
     *out = (int)x;
     return ABL_OK;
+}
+
+/* The fields one family reads: norm epsilon, NeoX's residual wiring, OLMo's clip_qkv. */
+static abl_status read_family(hf_config *cfg, const json_val *r, const char *name, abl_err *err)
+{
+    abl_status st = ABL_OK;
+    switch (cfg->family) {
+    case ARCH_NEOX:
+        if ((st = cfg_get_pos(r, "layer_norm_eps", 1e-5, &cfg->norm_eps, name, err)))
+            return st;
+        return cfg_get_bool(r, "use_parallel_residual", true, &cfg->parallel_residual, name, err);
+    case ARCH_OLMO:
+        cfg->norm_eps = 1e-5; /* transformers' OlmoLayerNorm hard-codes it */
+        return cfg_get_pos(r, "clip_qkv", 0.0, &cfg->clip_qkv, name, err);
+    default:
+        return cfg_get_pos(r, "rms_norm_eps", 1e-6, &cfg->norm_eps, name, err);
+    }
 }
 
 /* Sliding-window attention. Mistral: sliding_window (null = none) on every block. Qwen2:
@@ -178,20 +204,24 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
     if (ai < 0) {
         st = abl_fail(err, ABL_E_UNSUPPORTED,
                       "%s: unsupported architecture '%s' (hint: supported are LlamaForCausalLM, "
-                      "MistralForCausalLM, Qwen2ForCausalLM)", name,
+                      "MistralForCausalLM, Qwen2ForCausalLM, GPTNeoXForCausalLM, OlmoForCausalLM, "
+                      "Olmo2ForCausalLM)", name,
                       json_quote(q1, sizeof q1, arch ? arch : mt ? mt : "(none given)"));
         goto out;
     }
     snprintf(cfg->arch, sizeof cfg->arch, "%s", known_archs[ai].arch);
+    cfg->family = known_archs[ai].family;
+    int fam = cfg->family;
 
     const char *act = json_as_str(json_get(r, "hidden_act"));
     const json_val *actv = json_get(r, "hidden_act");
-    if (actv && actv->type != JSON_NULL && (!act || strcmp(act, "silu") != 0)) {
+    if (actv && actv->type != JSON_NULL && (!act || strcmp(act, known_archs[ai].act) != 0)) {
         st = abl_fail(err, ABL_E_UNSUPPORTED,
-                      "%s: hidden_act: expected \"silu\", found %s%s%s (hint: only SwiGLU MLPs are "
-                      "implemented)", name, act ? "\"" : "",
+                      "%s: hidden_act: expected \"%s\", found %s%s%s (hint: that is the only MLP "
+                      "activation implemented for %s)", name, known_archs[ai].act,
+                      act ? "\"" : "",
                       act ? json_quote(q1, sizeof q1, act) : json_type_name(actv->type),
-                      act ? "\"" : "");
+                      act ? "\"" : "", cfg->arch);
         goto out;
     }
     /* fields that change the math and that the engine does not implement */
@@ -210,12 +240,14 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
     if ((st = cfg_get_dim(r, "hidden_size", -1, 1 << 16, &cfg->d_model, name, err)) ||
         (st = cfg_get_dim(r, "num_hidden_layers", -1, 1024, &cfg->n_layers, name, err)) ||
         (st = cfg_get_dim(r, "num_attention_heads", -1, 1024, &cfg->n_heads, name, err)) ||
-        (st = cfg_get_dim(r, "num_key_value_heads", cfg->n_heads, 1024, &cfg->n_kv_heads, name, err)) ||
+        (fam == ARCH_NEOX ? (cfg->n_kv_heads = cfg->n_heads, 0) : /* no GQA in GPT-NeoX */
+         (st = cfg_get_dim(r, "num_key_value_heads", cfg->n_heads, 1024, &cfg->n_kv_heads, name,
+                           err))) ||
         (st = cfg_get_dim(r, "intermediate_size", -1, 1 << 20, &cfg->d_ff, name, err)) ||
         (st = cfg_get_dim(r, "vocab_size", -1, 1 << 24, &cfg->vocab, name, err)) ||
         (st = cfg_get_dim(r, "max_position_embeddings", 2048, 1 << 21, &cfg->max_pos, name, err)))
         goto out;
-    const json_val *hd = json_get(r, "head_dim");
+    const json_val *hd = fam == ARCH_NEOX ? NULL : json_get(r, "head_dim");
     if (!hd || hd->type == JSON_NULL) {
         if (cfg->d_model % cfg->n_heads != 0) {
             st = abl_fail(err, ABL_E_FORMAT,
@@ -238,17 +270,20 @@ abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *n
                       name, cfg->head_dim);
         goto out;
     }
-    if ((st = cfg_read_rope(cfg, r, false, name, err)) ||
-        (st = cfg_get_pos(r, "rms_norm_eps", 1e-6, &cfg->norm_eps, name, err)) ||
+    if ((st = cfg_read_rope(cfg, r, fam == ARCH_NEOX, name, err)) ||
+        (st = read_family(cfg, r, name, err)) ||
         (st = cfg_get_bool(r, "tie_word_embeddings", false, &cfg->tie_embeddings, name, err)) ||
         (st = cfg_get_bool(r, "attention_bias", known_archs[ai].qkv_bias, &cfg->attn_bias, name, err)) ||
-        (st = cfg_get_bool(r, "mlp_bias", false, &cfg->mlp_bias, name, err)) ||
+        (fam != ARCH_NEOX &&
+         (st = cfg_get_bool(r, "mlp_bias", false, &cfg->mlp_bias, name, err))) ||
         (st = get_token(r, "bos_token_id", &cfg->bos_id, name, err)) ||
         (st = get_token(r, "eos_token_id", &cfg->eos_id, name, err)))
         goto out;
     if (known_archs[ai].qkv_bias)
         cfg->attn_bias = true; /* Qwen2 always has q/k/v biases whatever the field says */
-    if (cfg->mlp_bias && ai != 0) {
+    if (fam == ARCH_NEOX)
+        cfg->mlp_bias = true; /* GPT-NeoX's MLP linears always carry biases */
+    else if (cfg->mlp_bias && ai != 0) {
         st = abl_fail(err, ABL_E_UNSUPPORTED, "%s: mlp_bias is only defined for LlamaForCausalLM", name);
         goto out;
     }
@@ -279,18 +314,25 @@ abl_status cfg_load(hf_config *cfg, const char *path, abl_err *err)
 long long cfg_param_count(const hf_config *c)
 {
     ABL_ASSERT(c);
-    long long D = c->d_model, F = c->d_ff, V = c->vocab, q = (long long)c->n_heads * c->head_dim,
-              kv = (long long)c->n_kv_heads * c->head_dim;
-    long long layer = 2 * D + D * q + 2 * D * kv + q * D + 3 * D * F;
-    if (c->attn_bias)
-        layer += q + 2 * kv + (cfg_has_o_bias(c) ? D : 0);
-    if (c->mlp_bias)
-        layer += 2 * F + D;
-    return V * D * (c->tie_embeddings ? 1 : 2) + D + layer * c->n_layers;
+    long long n = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        /* per block, so that no buffer of every spec is needed */
+        hf_tensor_spec sp[HF_ROLE_COUNT];
+        int k = hf_layer_tensors(c, l, sp, HF_ROLE_COUNT);
+        for (int i = 0; i < k; i++)
+            n += sp[i].shape[0] * (sp[i].ndim == 2 ? sp[i].shape[1] : 1);
+    }
+    for (int r = 0; r < HF_FIRST_LAYER_ROLE; r++) {
+        hf_tensor_spec sp;
+        if (hf_tensor_spec_of(c, (hf_role)r, -1, &sp))
+            n += sp.shape[0] * (sp.ndim == 2 ? sp.shape[1] : 1);
+    }
+    return n;
 }
 
 bool cfg_has_o_bias(const hf_config *c)
 {
-    /* Llama's attention_bias covers o_proj too; Qwen2 has q/k/v biases only. */
+    /* Llama's attention_bias covers o_proj too (so do NeoX's and OLMo's); Qwen2 has q/k/v
+     * biases only. */
     return c->attn_bias && strcmp(c->arch, "Qwen2ForCausalLM") != 0;
 }

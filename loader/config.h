@@ -7,8 +7,20 @@
 
 #include "../base/abl.h"
 
+/* hf_config.family: the shape of a block (names, norms, MLP, residual wiring). */
+typedef enum {
+    ARCH_LLAMA = 0,  /* Llama, Mistral, Qwen2: RMSNorm before attention and MLP, SwiGLU */
+    ARCH_NEOX,       /* GPT-NeoX (Pythia): LayerNorm with bias, fused QKV, GELU MLP, partial
+                      * rotary, parallel residual (use_parallel_residual) */
+    ARCH_OLMO,       /* OLMo: LayerNorm without weight or bias (eps 1e-5), optional clip_qkv */
+    ARCH_OLMO2       /* OLMo-2: RMSNorm on the attention and MLP outputs, QK-norm */
+} cfg_family;
+
 typedef struct {
     char arch[64];          /* "LlamaForCausalLM", ... */
+    int family;             /* cfg_family */
+    bool parallel_residual; /* NeoX: x + attn(ln1(x)) + mlp(ln2(x)) */
+    double clip_qkv;        /* OLMo: q, k, v clamped to [-clip, clip]; 0 = none */
     int d_model;            /* hidden_size (D) */
     int n_layers;           /* num_hidden_layers (L) */
     int n_heads;            /* num_attention_heads (H) */
@@ -24,7 +36,7 @@ typedef struct {
     double rope_high_freq;  /* llama3 high_freq_factor */
     int rope_orig_max;      /* llama3 original_max_position_embeddings */
     int rotary_dim;         /* leading dims of each head RoPE rotates: Dh unless partial rotary */
-    double norm_eps;        /* rms_norm_eps, default 1e-6 */
+    double norm_eps;        /* rms_norm_eps, default 1e-6 (NeoX layer_norm_eps; OLMo 1e-5) */
     bool tie_embeddings;    /* tie_word_embeddings */
     bool attn_bias;         /* q/k/v biases (Qwen2: true) */
     bool mlp_bias;
@@ -50,7 +62,8 @@ abl_status cfg_load(hf_config *cfg, const char *path, abl_err *err);
 /* Same, from an in-memory JSON text (name labels errors). */
 abl_status cfg_parse(hf_config *cfg, const char *text, size_t len, const char *name, abl_err *err);
 
-/* Total parameter count implied by the config (embeddings counted once when tied). */
+/* Total parameter count implied by the config: the sum of every expected tensor's size
+ * (hf_expected_tensors; embeddings counted once when tied). */
 long long cfg_param_count(const hf_config *cfg);
 
 /* True when o_proj carries a bias too (Llama with attention_bias; never for Qwen2, whose

@@ -21,8 +21,9 @@ abl_status cfg_get_bool(const json_val *obj, const char *key, bool def, bool *ou
                         const char *name, abl_err *err);
 
 /* RoPE settings from root (either layout) into cfg's rope_* fields and rotary_dim; needs
- * cfg->head_dim. partial_ok: the architecture applies partial_rotary_factor (otherwise a factor
- * other than 1 is refused). ABL_E_FORMAT for malformed values, ABL_E_UNSUPPORTED for RoPE
+ * cfg->head_dim. partial_ok: a GPT-NeoX config, which applies partial_rotary_factor (and has the
+ * transformers-4 names rotary_pct and rotary_emb_base); otherwise a factor other than 1 is
+ * refused. ABL_E_FORMAT for malformed values, ABL_E_UNSUPPORTED for RoPE
  * types that are not implemented. */
 abl_status cfg_read_rope(hf_config *cfg, const json_val *root, bool partial_ok, const char *name,
                          abl_err *err);

@@ -35,8 +35,11 @@ abl_status cfg_read_rope(hf_config *cfg, const json_val *r, bool partial_ok, con
     abl_status st;
     /* theta: rope_parameters.rope_theta wins over the top-level field (transformers 5 writes it
      * there only); the top-level one, then 10000, otherwise */
-    if ((st = cfg_get_pos(r, "rope_theta", 10000.0, &cfg->rope_theta, name, err)))
-        return st;
+    cfg->rope_theta = 10000.0;
+    if ((partial_ok &&
+         (st = cfg_get_pos(r, "rotary_emb_base", 10000.0, &cfg->rope_theta, name, err))) ||
+        (st = cfg_get_pos(r, "rope_theta", cfg->rope_theta, &cfg->rope_theta, name, err)))
+        return st; /* rotary_emb_base: GPT-NeoX's transformers-4 name */
     if (src == rp && (st = cfg_get_pos(rp, "rope_theta", cfg->rope_theta, &cfg->rope_theta, name,
                                        err)))
         return st;
@@ -82,8 +85,9 @@ abl_status cfg_read_rope(hf_config *cfg, const json_val *r, bool partial_ok, con
                         "wrong values)", name, field, json_quote(q, sizeof q, ty));
     }
     /* partial rotary: inside rope_parameters (transformers 5) or top-level */
-    double prf = 1.0;
-    if ((st = cfg_get_pos(r, "partial_rotary_factor", 1.0, &prf, name, err)) ||
+    double prf = 1.0; /* rotary_pct: GPT-NeoX's transformers-4 name */
+    if ((partial_ok && (st = cfg_get_pos(r, "rotary_pct", 1.0, &prf, name, err))) ||
+        (st = cfg_get_pos(r, "partial_rotary_factor", prf, &prf, name, err)) ||
         (src == rp && (st = cfg_get_pos(rp, "partial_rotary_factor", prf, &prf, name, err))))
         return st;
     if (prf > 1.0)
@@ -92,7 +96,7 @@ abl_status cfg_read_rope(hf_config *cfg, const json_val *r, bool partial_ok, con
     cfg->rotary_dim = (int)(cfg->head_dim * prf); /* transformers truncates the same way */
     if (cfg->rotary_dim != cfg->head_dim && !partial_ok)
         return abl_fail(err, ABL_E_UNSUPPORTED, "%s: partial_rotary_factor %g is not supported "
-                        "for %s (hint: transformers rotates the whole head for it too)", name,
+                        "for %s (hint: only GPT-NeoX models rotate part of each head)", name,
                         prf, cfg->arch);
     if (cfg->rotary_dim < 2 || cfg->rotary_dim % 2 != 0)
         return abl_fail(err, ABL_E_UNSUPPORTED, "%s: RoPE would rotate %d dims of each head "

@@ -8,34 +8,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const role_suffix[HF_ROLE_COUNT] = {
-    [HF_EMBED] = "model.embed_tokens.weight",
-    [HF_FINAL_NORM] = "model.norm.weight",
-    [HF_LM_HEAD] = "lm_head.weight",
-    [HF_ATTN_NORM] = "input_layernorm.weight",
-    [HF_WQ] = "self_attn.q_proj.weight",
-    [HF_WK] = "self_attn.k_proj.weight",
-    [HF_WV] = "self_attn.v_proj.weight",
-    [HF_WO] = "self_attn.o_proj.weight",
-    [HF_BQ] = "self_attn.q_proj.bias",
-    [HF_BK] = "self_attn.k_proj.bias",
-    [HF_BV] = "self_attn.v_proj.bias",
-    [HF_BO] = "self_attn.o_proj.bias",
-    [HF_MLP_NORM] = "post_attention_layernorm.weight",
-    [HF_WGATE] = "mlp.gate_proj.weight",
-    [HF_WUP] = "mlp.up_proj.weight",
-    [HF_WDOWN] = "mlp.down_proj.weight",
-    [HF_BGATE] = "mlp.gate_proj.bias",
-    [HF_BUP] = "mlp.up_proj.bias",
-    [HF_BDOWN] = "mlp.down_proj.bias",
+/* Names per family: global roles in full, block roles after the family's layer prefix. */
+typedef struct {
+    const char *layer_prefix; /* "model.layers." */
+    const char *name[HF_ROLE_COUNT];
+} family_names;
+
+#define LLAMA_ATTN_MLP                                                                            \
+    [HF_EMBED] = "model.embed_tokens.weight", [HF_LM_HEAD] = "lm_head.weight",                   \
+    [HF_WQ] = "self_attn.q_proj.weight", [HF_WK] = "self_attn.k_proj.weight",                    \
+    [HF_WV] = "self_attn.v_proj.weight", [HF_WO] = "self_attn.o_proj.weight",                    \
+    [HF_BQ] = "self_attn.q_proj.bias", [HF_BK] = "self_attn.k_proj.bias",                        \
+    [HF_BV] = "self_attn.v_proj.bias", [HF_BO] = "self_attn.o_proj.bias",                        \
+    [HF_WGATE] = "mlp.gate_proj.weight", [HF_WUP] = "mlp.up_proj.weight",                        \
+    [HF_WDOWN] = "mlp.down_proj.weight", [HF_BGATE] = "mlp.gate_proj.bias",                      \
+    [HF_BUP] = "mlp.up_proj.bias", [HF_BDOWN] = "mlp.down_proj.bias"
+
+static const family_names families[] = {
+    [ARCH_LLAMA] = {"model.layers.", {LLAMA_ATTN_MLP, [HF_FINAL_NORM] = "model.norm.weight",
+                                      [HF_ATTN_NORM] = "input_layernorm.weight",
+                                      [HF_MLP_NORM] = "post_attention_layernorm.weight"}},
+    [ARCH_NEOX] = {"gpt_neox.layers.", {
+        [HF_EMBED] = "gpt_neox.embed_in.weight", [HF_LM_HEAD] = "embed_out.weight",
+        [HF_FINAL_NORM] = "gpt_neox.final_layer_norm.weight",
+        [HF_FINAL_NORM_B] = "gpt_neox.final_layer_norm.bias",
+        [HF_ATTN_NORM] = "input_layernorm.weight", [HF_ATTN_NORM_B] = "input_layernorm.bias",
+        [HF_MLP_NORM] = "post_attention_layernorm.weight",
+        [HF_MLP_NORM_B] = "post_attention_layernorm.bias",
+        [HF_WQKV] = "attention.query_key_value.weight", [HF_BQKV] = "attention.query_key_value.bias",
+        [HF_WO] = "attention.dense.weight", [HF_BO] = "attention.dense.bias",
+        [HF_WUP] = "mlp.dense_h_to_4h.weight", [HF_BUP] = "mlp.dense_h_to_4h.bias",
+        [HF_WDOWN] = "mlp.dense_4h_to_h.weight", [HF_BDOWN] = "mlp.dense_4h_to_h.bias"}},
+    [ARCH_OLMO] = {"model.layers.", {LLAMA_ATTN_MLP}},
+    [ARCH_OLMO2] = {"model.layers.", {LLAMA_ATTN_MLP, [HF_FINAL_NORM] = "model.norm.weight",
+                                      [HF_QNORM] = "self_attn.q_norm.weight",
+                                      [HF_KNORM] = "self_attn.k_norm.weight",
+                                      [HF_ATTN_POST_NORM] = "post_attention_layernorm.weight",
+                                      [HF_MLP_POST_NORM] = "post_feedforward_layernorm.weight"}},
 };
+
+static const family_names *names_of(const hf_config *c)
+{
+    ABL_ASSERT(c->family >= 0 && c->family < (int)ABL_ARRAY_LEN(families));
+    return &families[c->family];
+}
 
 bool hf_role_used(const hf_config *c, hf_role r)
 {
     ABL_ASSERT(c && (unsigned)r < HF_ROLE_COUNT);
+    if (!names_of(c)->name[r])
+        return false;
     switch (r) {
     case HF_LM_HEAD: return !c->tie_embeddings;
-    case HF_BQ: case HF_BK: case HF_BV: return c->attn_bias;
+    case HF_BQ: case HF_BK: case HF_BV: case HF_BQKV: return c->attn_bias;
     case HF_BO: return cfg_has_o_bias(c);
     case HF_BGATE: case HF_BUP: case HF_BDOWN: return c->mlp_bias;
     default: return true;
@@ -53,6 +78,12 @@ bool hf_tensor_spec_of(const hf_config *c, hf_role r, int layer, hf_tensor_spec 
     switch (r) {
     case HF_EMBED: case HF_LM_HEAD: a = V; b = D; break;
     case HF_FINAL_NORM: case HF_ATTN_NORM: case HF_MLP_NORM: a = D; break;
+    case HF_FINAL_NORM_B: case HF_ATTN_NORM_B: case HF_MLP_NORM_B: a = D; break;
+    case HF_ATTN_POST_NORM: case HF_MLP_POST_NORM: a = D; break;
+    case HF_WQKV: a = 3 * Q; b = D; break;
+    case HF_BQKV: a = 3 * Q; break;
+    case HF_QNORM: a = Q; break;
+    case HF_KNORM: a = KV; break;
     case HF_WQ: a = Q; b = D; break;
     case HF_WK: case HF_WV: a = KV; b = D; break;
     case HF_WO: a = D; b = Q; break;
@@ -68,11 +99,12 @@ bool hf_tensor_spec_of(const hf_config *c, hf_role r, int layer, hf_tensor_spec 
     o->role = r;
     if (r < HF_FIRST_LAYER_ROLE) {
         o->layer = -1;
-        snprintf(o->name, sizeof o->name, "%s", role_suffix[r]);
+        snprintf(o->name, sizeof o->name, "%s", names_of(c)->name[r]);
     } else {
         ABL_ASSERT(layer >= 0 && layer < c->n_layers);
         o->layer = layer;
-        snprintf(o->name, sizeof o->name, "model.layers.%d.%s", layer, role_suffix[r]);
+        snprintf(o->name, sizeof o->name, "%s%d.%s", names_of(c)->layer_prefix, layer,
+                 names_of(c)->name[r]);
     }
     o->ndim = b ? 2 : 1;
     o->shape[0] = a;
@@ -98,7 +130,7 @@ int hf_expected_tensors(const hf_config *c, hf_tensor_spec *out, int cap)
         n++;
     for (int l = 0; l < c->n_layers; l++)
         n += hf_layer_tensors(c, l, n < cap ? out + n : NULL, n < cap ? cap - n : 0);
-    for (int r = HF_FINAL_NORM; r <= HF_LM_HEAD; r++)
+    for (int r = HF_FINAL_NORM; r < HF_FIRST_LAYER_ROLE; r++)
         if (hf_tensor_spec_of(c, (hf_role)r, -1, n < cap ? &out[n] : &tmp))
             n++;
     return n;
@@ -189,23 +221,29 @@ abl_status hf_check_tensors(const hf_config *c, const st_file *f, abl_err *err)
         bool known = false;
         hf_tensor_spec probe;
         const char *nm = t->name;
-        if (strncmp(nm, "model.layers.", 13) == 0) {
+        const family_names *fn = names_of(c);
+        size_t pl = strlen(fn->layer_prefix);
+        if (strncmp(nm, fn->layer_prefix, pl) == 0) {
             char *end;
-            long l = strtol(nm + 13, &end, 10);
-            if (end != nm + 13 && *end == '.' && l >= 0 && l < c->n_layers)
+            long l = strtol(nm + pl, &end, 10);
+            if (end != nm + pl && *end == '.' && l >= 0 && l < c->n_layers)
                 for (int r = HF_FIRST_LAYER_ROLE; r < HF_ROLE_COUNT && !known; r++)
-                    known = strcmp(end + 1, role_suffix[r]) == 0 &&
+                    known = fn->name[r] && strcmp(end + 1, fn->name[r]) == 0 &&
                             hf_tensor_spec_of(c, (hf_role)r, (int)l, &probe) &&
                             strcmp(probe.name, nm) == 0;
         } else {
             for (int r = 0; r < HF_FIRST_LAYER_ROLE && !known; r++)
-                known = strcmp(nm, role_suffix[r]) == 0 && hf_role_used(c, (hf_role)r);
+                known = fn->name[r] && strcmp(nm, fn->name[r]) == 0 && hf_role_used(c, (hf_role)r);
         }
         if (known)
             continue;
         if (ends_with(nm, ".rotary_emb.inv_freq"))
             continue;
-        if (c->tie_embeddings && strcmp(nm, "lm_head.weight") == 0 && hf_tensor_spec_of(
+        if (c->family == ARCH_NEOX &&
+            (ends_with(nm, ".attention.bias") || ends_with(nm, ".attention.masked_bias")))
+            continue; /* old GPT-NeoX checkpoints store their causal-mask buffers */
+        if (c->tie_embeddings && names_of(c)->name[HF_LM_HEAD] &&
+            strcmp(nm, names_of(c)->name[HF_LM_HEAD]) == 0 && hf_tensor_spec_of(
                 c, HF_EMBED, -1, &probe) && t->ndim == 2 && t->shape[0] == probe.shape[0] &&
             t->shape[1] == probe.shape[1])
             continue;

@@ -11,10 +11,13 @@
 #include "safetensors.h"
 
 /* Legend: D d_model, H heads, Hkv kv heads, Dh head_dim, F d_ff, V vocab.
- * Linear weights are stored (out, in) as in PyTorch. */
+ * Linear weights are stored (out, in) as in PyTorch. Names below are the Llama family's; each
+ * cfg_family has its own (GPT-NeoX: gpt_neox.layers.N.attention.query_key_value.weight, ...;
+ * OLMo has no norm weights; OLMo-2 has QK-norms and output norms instead of input norms). */
 typedef enum {
     HF_EMBED,       /* model.embed_tokens.weight            (V, D)      global */
     HF_FINAL_NORM,  /* model.norm.weight                    (D)         global */
+    HF_FINAL_NORM_B,/* NeoX gpt_neox.final_layer_norm.bias  (D)         global */
     HF_LM_HEAD,     /* lm_head.weight                       (V, D)      global, absent when tied */
     HF_ATTN_NORM,   /* model.layers.N.input_layernorm.weight           (D) */
     HF_WQ,          /* model.layers.N.self_attn.q_proj.weight          (H*Dh, D) */
@@ -32,6 +35,14 @@ typedef enum {
     HF_BGATE,       /* model.layers.N.mlp.gate_proj.bias               (F)        mlp_bias */
     HF_BUP,         /* model.layers.N.mlp.up_proj.bias                 (F)        mlp_bias */
     HF_BDOWN,       /* model.layers.N.mlp.down_proj.bias               (D)        mlp_bias */
+    HF_ATTN_NORM_B, /* NeoX input_layernorm.bias                       (D) */
+    HF_MLP_NORM_B,  /* NeoX post_attention_layernorm.bias              (D) */
+    HF_WQKV,        /* NeoX attention.query_key_value.weight (3*H*Dh, D): per head q, k, v rows */
+    HF_BQKV,        /* NeoX attention.query_key_value.bias   (3*H*Dh)    attn_bias */
+    HF_QNORM,       /* OLMo-2 self_attn.q_norm.weight                  (H*Dh) */
+    HF_KNORM,       /* OLMo-2 self_attn.k_norm.weight                  (Hkv*Dh) */
+    HF_ATTN_POST_NORM, /* OLMo-2 post_attention_layernorm.weight (on the attention output) (D) */
+    HF_MLP_POST_NORM,  /* OLMo-2 post_feedforward_layernorm.weight (on the MLP output)     (D) */
     HF_ROLE_COUNT
 } hf_role;
 
@@ -45,8 +56,8 @@ typedef struct {
     int64_t shape[2];
 } hf_tensor_spec;
 
-/* True when a checkpoint for cfg holds this role (biases and lm_head depend on the config).
- * Pure, thread-safe. */
+/* True when a checkpoint for cfg holds this role (the family, biases and lm_head depend on the
+ * config). Pure, thread-safe. */
 bool hf_role_used(const hf_config *cfg, hf_role role);
 
 /* Fill *out with the name and shape of (role, layer). layer is ignored (set -1) for global roles
@@ -70,7 +81,8 @@ abl_status hf_get_tensor(const hf_config *cfg, const st_file *f, hf_role role, i
 
 /* Check the whole file against cfg: every expected tensor present with the right shape and a
  * floating-point dtype, nothing else present. Tolerated extras: lm_head.weight of the right shape
- * when embeddings are tied, and *.rotary_emb.inv_freq buffers. The error (one line) names the
+ * when embeddings are tied, *.rotary_emb.inv_freq buffers, and GPT-NeoX's attention.bias and
+ * attention.masked_bias mask buffers. The error (one line) names the
  * first problem and how many there are in all. Thread-safe (read-only). */
 abl_status hf_check_tensors(const hf_config *cfg, const st_file *f, abl_err *err);
 

@@ -28,6 +28,9 @@ abl_status report_summary_json(const study_result *r, const char *dir, abl_err *
 abl_status report_markdown(const study_result *r, const char *dir, abl_err *err);
 abl_status report_heatmap_svg(const study_result *r, const char *dir, abl_err *err);
 abl_status report_scatter_svg(const study_result *r, const char *dir, abl_err *err);
+/* confusion.svg: one cell per unit at (rank by cosine score, rank by drop); the diagonal is
+ * agreement. The title carries the misjudged and major-misjudged shares. */
+abl_status report_confusion_svg(const study_result *r, const char *dir, abl_err *err);
 /* timing.json: wall times and resumed-unit counts, kept apart so that every other file is
  * byte-identical between an uninterrupted run and an interrupted, resumed one. */
 abl_status report_timing_json(const study_result *r, const char *dir, abl_err *err);

@@ -305,3 +305,46 @@ abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *t
     }
     return finish(&rf, err);
 }
+
+abl_status report_confusion_svg(const study_result *r, const char *dir, abl_err *err)
+{
+    const study_confusion_res *c = &r->conf;
+    int n = c->n > 0 ? c->n : 1;
+    double cell = n > 40 ? 8 : 480.0 / n, x0 = 90, y0 = 60, side = cell * n;
+    int W = (int)(x0 + side + 40), H = (int)(y0 + side + 70);
+    abl_afile rf;
+    abl_status s = abl_afile_open(&rf, dir, "confusion.svg", err);
+    if (s)
+        return s;
+    FILE *f = rf.f;
+    char title[200];
+    if (c->n_pairs > 0)
+        snprintf(title, sizeof title, "Block ranks: cosine score vs accuracy drop (pooled); "
+                 "misjudged %.1f%%, major %.1f%% of %d pairs", 100.0 * c->n_misjudged / c->n_pairs,
+                 100.0 * c->n_major / c->n_pairs, c->n_pairs);
+    else
+        snprintf(title, sizeof title, "Block ranks: cosine score vs accuracy drop (n/a)");
+    header(f, W, H, title);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\" "
+               "stroke=\"#888\"/>\n", x0, y0, side, side);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\" "
+               "stroke-dasharray=\"4 3\"/>\n", x0, y0 + side, x0 + side, y0);
+    for (int u = 0; u < c->n; u++) {
+        double x = x0 + (c->rank_cos[u] - 1) * cell, y = y0 + side - c->rank_drop[u] * cell;
+        int off = c->rank_cos[u] - c->rank_drop[u];
+        off = off < 0 ? -off : off;
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                x, y, cell, cell, off * 4 <= n ? palette[0] : palette[1]);
+        char lab[32];
+        report_unit_label(r, u, lab, sizeof lab);
+        if (cell >= 12)
+            text(f, x + cell / 2, y + cell / 2 + 4, "middle", cell >= 16 ? 10 : 7, lab, 0);
+    }
+    text(f, x0 + side / 2, y0 + side + 36, "middle", 13,
+         "rank by cosine score (1 = lowest, 'most prunable')", 0);
+    text(f, x0 - 40, y0 + side / 2, "middle", 13, "rank by accuracy drop (1 = smallest)", -90);
+    text(f, x0 + side / 2, y0 + side + 56, "middle", 11,
+         "blue: ranks within a quarter of the blocks; red: further apart; diagonal = agreement",
+         0);
+    return finish(&rf, err);
+}

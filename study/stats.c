@@ -27,6 +27,23 @@ double stats_se(const double *x, int n)
     return sqrt(ss / (n - 1) / n);
 }
 
+double stats_ratio_se(const double *h, const double *w, int n)
+{
+    if (n < 2)
+        return NAN;
+    double H = 0, W = 0;
+    for (int i = 0; i < n; i++) {
+        H += h[i];
+        W += w[i];
+    }
+    if (!(W > 0))
+        return NAN;
+    double R = H / W, ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (h[i] - R * w[i]) * (h[i] - R * w[i]);
+    return sqrt(ss / (n - 1) / n) / (W / n);
+}
+
 double stats_pearson(const double *x, const double *y, int n)
 {
     if (n < 2)
@@ -83,6 +100,15 @@ void stats_rank(const double *x, int n, double *rank, int *work)
     }
 }
 
+double stats_spearman_buf(const double *x, const double *y, int n, double *ranks, int *work)
+{
+    if (n < 2)
+        return NAN;
+    stats_rank(x, n, ranks, work);
+    stats_rank(y, n, ranks + n, work);
+    return stats_pearson(ranks, ranks + n, n);
+}
+
 double stats_spearman(const double *x, const double *y, int n)
 {
     if (n < 2)
@@ -133,6 +159,30 @@ double stats_discordant_share(const double *x, const double *y, int n, int *n_pa
     if (n_pairs)
         *n_pairs = c + d;
     return c + d ? (double)d / (c + d) : NAN;
+}
+
+double stats_gamma(const double *x, const double *y, int n)
+{
+    int c = 0, d = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            int p = sgn(x[i] - x[j]) * sgn(y[i] - y[j]);
+            c += p > 0;
+            d += p < 0;
+        }
+    return c + d ? (double)(c - d) / (c + d) : NAN;
+}
+
+int stats_finite_pairs(const double *x, const double *y, int n, double *a, double *b)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i]) && isfinite(y[i])) {
+            a[m] = x[i];
+            b[m] = y[i];
+            m++;
+        }
+    return m;
 }
 
 /* ---- RNG ------------------------------------------------------------------------------- */
@@ -201,12 +251,16 @@ double stats_quantile(double *v, int n, double q)
     return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
 }
 
-void stats_percentile_ci(double *v, int n, double level, double *lo, double *hi)
+int stats_percentile_ci(double *v, int n, double level, double *lo, double *hi)
 {
+    int m = 0; /* compact the finite replicates once, sort once, take both quantiles there */
+    for (int i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            v[m++] = v[i];
     double a = (1 - level) / 2;
-    *lo = stats_quantile(v, n, a);
-    /* stats_quantile compacted and sorted v; the finite count is unchanged on a second call */
-    *hi = stats_quantile(v, n, 1 - a);
+    *lo = stats_quantile(v, m, a);
+    *hi = stats_quantile(v, m, 1 - a);
+    return n - m;
 }
 
 int stats_bootstrap_ci(stats_boot_fn fn, void *user, int n_items, int n_rep, uint64_t seed,

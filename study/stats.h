@@ -1,5 +1,6 @@
 /* study/stats.h - the statistics of the study: mean, standard error, Pearson, Spearman (average
- * ranks), Kendall tau-b, discordant-pair share, a seeded RNG and percentile bootstrap CIs. */
+ * ranks), Kendall tau-b, gamma, discordant-pair share, a seeded RNG, percentile bootstrap CIs
+ * (stats.c); normal quantiles, binomial intervals and the Wilcoxon test (stats_ci.c). */
 #ifndef STATS_H
 #define STATS_H
 
@@ -12,6 +13,11 @@ double stats_mean(const double *x, int n);
  * lm-eval-harness reports it. NaN when n < 2. */
 double stats_se(const double *x, int n);
 
+/* Standard error of the ratio estimator R = sum h / sum w over n clusters (documents with h
+ * hits among w tokens), by the delta method: sqrt(sum (h_i - R w_i)^2 / (n (n - 1))) / mean w.
+ * With every w = 1 it is stats_se(h). NaN when n < 2 or sum w <= 0. */
+double stats_ratio_se(const double *h, const double *w, int n);
+
 /* Pearson correlation of (x, y), n pairs, in double. NaN when n < 2 or either side is constant
  * (the correlation is undefined there, never silently 0). */
 double stats_pearson(const double *x, const double *y, int n);
@@ -23,6 +29,8 @@ void stats_rank(const double *x, int n, double *rank, int *work);
 /* Spearman rho = Pearson of the average ranks. Allocates its scratch; NaN on allocation
  * failure and when undefined (n < 2, a constant side). */
 double stats_spearman(const double *x, const double *y, int n);
+/* The same without allocating: ranks (2n doubles) and work (2n ints) are the caller's. */
+double stats_spearman_buf(const double *x, const double *y, int n, double *ranks, int *work);
 
 /* Kendall tau-b: (C - D) / sqrt((n0 - n1)(n0 - n2)) with n0 = n(n-1)/2 pairs, n1 / n2 pairs tied
  * in x / y. O(n^2), meant for tens of blocks. NaN when a side is constant or n < 2. */
@@ -33,6 +41,14 @@ double stats_kendall_b(const double *x, const double *y, int n);
  * block pairs whose relative importance the cosine score gets wrong. NaN when C + D == 0.
  * *n_pairs (may be NULL) receives C + D. */
 double stats_discordant_share(const double *x, const double *y, int n, int *n_pairs);
+
+/* Goodman-Kruskal gamma (C - D) / (C + D), pairs tied on either side left out. The discordant
+ * share above equals (1 - gamma) / 2. NaN when C + D == 0. */
+double stats_gamma(const double *x, const double *y, int n);
+
+/* Copy the pairs (x[i], y[i]) where both are finite into a, b (n each, caller's); returns how
+ * many. The correlations above take no NaN: filter with this first. */
+int stats_finite_pairs(const double *x, const double *y, int n, double *a, double *b);
 
 /* ---- seeded randomness and bootstrap --------------------------------------------------- */
 
@@ -51,9 +67,10 @@ uint32_t stats_rng_below(stats_rng *r, uint32_t n);
  * linear interpolation between order statistics (type 7). NaN when no finite value. */
 double stats_quantile(double *v, int n, double q);
 
-/* Percentile interval [lo, hi] at level (0.95) of the bootstrap replicates v (n, sorted in
- * place; NaN replicates ignored). */
-void stats_percentile_ci(double *v, int n, double level, double *lo, double *hi);
+/* Percentile interval [lo, hi] at level (0.95) of the bootstrap replicates v (n; compacted and
+ * sorted in place): both quantiles of the finite replicates only. Returns how many replicates
+ * were undefined (NaN); lo = hi = NaN when all were. */
+int stats_percentile_ci(double *v, int n, double level, double *lo, double *hi);
 
 /* One bootstrap replicate: fn gets the resampled item indices idx (n_items, drawn with
  * replacement) and returns the statistic (NaN allowed: that replicate is ignored). */
@@ -73,5 +90,35 @@ int stats_boot_mean_ci(const double *x, int n, int n_rep, uint64_t seed, double 
  * block's accuracy drop, a = intact correctness, b = correctness with the block removed). */
 int stats_boot_paired_ci(const double *a, const double *b, int n, int n_rep, uint64_t seed,
                          double level, double *lo, double *hi);
+
+/* ---- intervals and tests (stats_ci.c) --------------------------------------------------- */
+
+/* Standard normal CDF and its inverse (p in (0, 1); +-inf at 0 and 1, NaN outside). */
+double stats_norm_cdf(double z);
+double stats_norm_ppf(double p);
+
+/* Wilson score interval for k successes in n trials at level (0.95): [lo, hi] in [0, 1].
+ * NaN when n <= 0. Matches scipy.stats.binomtest(k, n).proportion_ci(method='wilson'). */
+void stats_wilson_ci(double k, double n, double level, double *lo, double *hi);
+
+/* Clopper-Pearson (exact binomial) interval for k of n at level; lo = 0 when k = 0, hi = 1 when
+ * k = n. NaN when n <= 0 or k outside [0, n]. Matches proportion_ci(method='exact'). */
+void stats_exact_binom_ci(int k, int n, double level, double *lo, double *hi);
+
+/* Interval for the difference of two paired proportions p1 - p2 from the 2x2 table of n pairs:
+ * a = both 1, b = first 1 only, c = second 1 only, d = both 0 (p1 = (a+b)/n, p2 = (a+c)/n).
+ * Newcombe's hybrid score interval (1998, method 10): Wilson intervals of p1 and p2 combined
+ * with the phi correlation of the pairs. Honest with few discordant pairs: b = c = 0 gives a
+ * non-zero width. NaN when n <= 0. */
+void stats_newcombe_paired_ci(int a, int b, int c, int d, double level, double *lo, double *hi);
+
+/* Two-sided Wilcoxon signed-rank test of the differences d (n; NaN entries are a programmer
+ * error). Zeros are dropped (Wilcoxon's method), |d| ranked with average ranks. *stat =
+ * min(R+, R-). p: with n <= 50, no zeros and no ties the exact null distribution; else with
+ * n <= 13 the exact sign-flip distribution of the tied ranks; else the normal approximation
+ * with the tie correction, no continuity correction (scipy.stats.wilcoxon's defaults).
+ * *method (may be NULL) gets "exact", "exact-permutation" or "normal". Returns 0, -1 when no
+ * difference is non-zero (then stat = p = NaN), -2 on allocation failure. */
+int stats_wilcoxon(const double *d, int n, double *stat, double *p, const char **method);
 
 #endif

@@ -23,6 +23,11 @@ typedef struct {
     double *cos_sum;    /* (n_items, L) sum over the item's tokens of 1 - cos(in, out) */
     double *n_tok;      /* (n_items) tokens the cosine sums run over */
     double *ang;        /* (n_items, L) arccos(cos) / pi at the item's last context token */
+    double *kl;         /* (n_var - 1, n_items) sum over the item's scored rows of KL(intact ||
+                           unit removed), full vocabulary; NULL when not measured (CUDA) */
+    double *n_score;    /* (n_items) scored rows of the item; NULL = the KL is not measured */
+    double *margin;     /* (n_var, n_items) gold choice's length-normalized log-likelihood minus
+                           the best other choice's (multiple choice); NULL otherwise */
 } study_raw;
 
 /* Fill T's point estimates and correlations from raw over the items idx (n = raw->n_items;
@@ -31,12 +36,37 @@ typedef struct {
 void study_estimate(const study_raw *raw, const int *idx, const int *unit_layer, int n_units,
                     study_task_res *T);
 
-/* Pool task estimates: per unit the mean over tasks (relevance: mean over tasks where it is
- * defined), then correlations across units. */
-void study_pool(const study_task_res *tasks, int n_tasks, int n_units, study_task_res *P);
+/* Pool task estimates over the tasks with ref[t].pooled_in (ref = the intact run's tasks, so
+ * that a replicate pools the same set): per unit the equal-weight mean over those tasks;
+ * relevance over those whose intact accuracy is above chance (NaN when any of them is
+ * undefined in this replicate); then correlations across units. */
+void study_pool(const study_task_res *tasks, const study_task_res *ref, int n_tasks,
+                int n_units, study_task_res *P);
+
+/* Mark the tasks pooled by default (clearly above chance, one metric type: multiple choice,
+ * else next-token) or every task (all); write the rule into r->pool_rule. Needs the tasks'
+ * metric and near_chance. */
+void study_choose_pool(study_result *r, bool all);
+
+/* ABL_E_NOMEM from the two below when out of memory (never a silently missing result). */
+/* The ranking confusion of the pooled cosine score against the pooled drop into r (ranks,
+ * matrix, misjudged and major-misjudged shares); drop_rep (B, n_units) are the bootstrap
+ * replicates of the pooled drops (paired: the same resampled items for every unit). */
+abl_status study_confusion(study_result *r, const double *drop_rep, int B, abl_err *err);
+
+/* The task-dependence test into r: per task z-score relevance and the cosine score across
+ * units, per unit the spread (sample sd) of each across tasks, and the Wilcoxon signed-rank
+ * test of spread(relevance) - spread(cosine) over units. Tasks: intact accuracy clearly above
+ * chance. Fewer than 2 such tasks: n/a. */
+abl_status study_task_dependence(study_result *r, abl_err *err);
+
+/* Leave-one-unit-out robustness of every correlation of r (tasks and pooled): without block 0
+ * and without the most influential unit. Point estimates only. */
+void study_robustness(study_result *r);
 
 /* Every CI of r: resample items within each task n_boot times (seeded), re-estimate, take
- * percentile 95% intervals. Returns ABL_E_NOMEM on allocation failure. */
+ * percentile 95% intervals (counting undefined replicates; none next to an undefined point
+ * estimate). Drops of tasks with 0/1 hits get Newcombe's paired Wilson interval instead. Returns ABL_E_NOMEM on allocation failure. */
 abl_status study_bootstrap(study_result *r, const study_raw *raw, uint64_t seed, abl_err *err);
 
 /* Headline hits of one item under metric (and its weight: scored tokens for next-token
@@ -81,6 +111,11 @@ typedef struct {
     double *row_cos;            /* (T) */
     int32_t *last_row;          /* (n_seq) */
     size_t cap_tok, cap_seq;
+    /* KL baseline: the base pass's distributions of this batch's scored rows, kept only while
+     * the batch's removals run (at most n_score x V floats) */
+    float *kl_p;                /* (n_score, V) */
+    double *kl_h, *kl_row;      /* (n_score) sum p log p; one pass's KL per row */
+    size_t cap_klp, cap_klh, cap_klr;
 } study_sweep;
 
 /* Per-batch inputs and outputs of one sweep. after(user, v, err) is called after every pass:
@@ -93,6 +128,10 @@ typedef struct {
     const int *units;           /* (n_units) blocks removed one at a time */
     int n_units;
     double *cos_sum, *ang, *tot_sum, *tot_n;
+    double *kl;                 /* (n_units, kl_items) per item the sum over its scored rows of
+                                   KL(base || unit removed), full vocabulary (rows of fb's items
+                                   zeroed first); NULL = not measured (CPU only) */
+    int kl_items;
     abl_status (*after)(void *user, int v, abl_err *err);
     void *user;
 } study_sweep_job;
@@ -153,6 +192,10 @@ typedef struct {
     int *off1, *off2, *nb;      /* (n_tasks) first unit index of each task's sweep and pruning
                                  * units; its batches */
     int prune_K;                /* pruning steps (0 = none) */
+    /* the run's progress: tokens x passes of every unit, one ETA (progress on, no estimate) */
+    ev_progress pr;
+    bool show;
+    long long work_total;
     /* estimate mode: the one timed work unit */
     double probe_s, probe_flops;
     long long probe_tok;
@@ -200,9 +243,10 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
 abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_result *r,
                               abl_err *err);
 /* Cost of every unit of task t (phase 1 into cost1[nb], pruning passes into cost2[2 K nb],
- * ordered curve, step, batch); *nb = its batches (cost arrays NULL: count only). */
+ * ordered curve, step, batch); *nb = its batches (cost arrays NULL: count only); *n_tok (may
+ * be NULL) = tokens of one pass over the task. */
 abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, double *cost2,
-                            int *nb, abl_err *err);
+                            int *nb, long long *n_tok, abl_err *err);
 void study_raw_free(study_raw *r);
 
 /* Scratch that only grows: returns p when *cap >= need, else frees p and returns a fresh

@@ -40,6 +40,9 @@ void study_raw_free(study_raw *r)
     free(r->cos_sum);
     free(r->ang);
     free(r->n_tok);
+    free(r->n_score);
+    free(r->kl);
+    free(r->margin);
 }
 
 static ev_plan_opts plan_opts(const study_ctx *c)
@@ -70,7 +73,7 @@ static abl_status sweep_compute(study_ctx *c, void *user, abl_err *err)
 {
     sweep_unit *su = user;
     study_sweep_job job = {NULL, c->unit_layer, c->n_units, su->raw->cos_sum, su->raw->ang, NULL,
-                           NULL, sweep_after, su};
+                           NULL, su->raw->kl, su->raw->n_items, sweep_after, su};
     return study_sweep_batch(&c->sw, su->eb, &job, err);
 }
 
@@ -118,6 +121,10 @@ static const char *sweep_encode(study_ctx *c, void *user)
             pput(&b, "%a", su->raw->cos_sum[at], 0);
             pput(&b, "%a", su->raw->ang[at], 0);
         }
+    for (int k = 0; k < eb->n_items; k++) /* KL sums of every unit (nan when not measured) */
+        for (int u = 0; u < c->n_units; u++)
+            pput(&b, "%a", su->raw->kl ? su->raw->kl[(size_t)u * su->raw->n_items +
+                                                     eb->items[k]] : NAN, 0);
     c->payload = b.p;
     c->payload_cap = b.cap;
     if (b.bad || !b.p)
@@ -160,6 +167,15 @@ static int sweep_decode(study_ctx *c, void *user, const char *p)
                 return -1;
             p = e;
         }
+    for (int k = 0; k < eb->n_items; k++)
+        for (int u = 0; u < c->n_units; u++) {
+            double v = strtod(p, &e);
+            if (e == p)
+                return -1;
+            p = e;
+            if (su->raw->kl)
+                su->raw->kl[(size_t)u * su->raw->n_items + eb->items[k]] = v;
+        }
     while (*p == ' ')
         p++;
     return *p ? -1 : 0;
@@ -168,13 +184,15 @@ static int sweep_decode(study_ctx *c, void *user, const char *p)
 static const study_unit_ops sweep_ops = {sweep_compute, sweep_encode, sweep_decode};
 
 abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, double *cost2,
-                            int *nb, abl_err *err)
+                            int *nb, long long *n_tok, abl_err *err)
 {
     ev_plan plan;
     memset(&plan, 0, sizeof plan);
     ev_plan_opts po = plan_opts(c);
     abl_status s = ev_plan_make(&plan, t, NULL, t->n_items, &po, err);
     *nb = s ? 0 : plan.n_batches;
+    if (n_tok)
+        *n_tok = s ? 0 : plan.n_tok;
     for (int bi = 0; !s && bi < plan.n_batches && cost1; bi++) {
         const fwd_batch *fb = &plan.batches[bi].fb;
         cost1[bi] = study_sweep_flops(&c->sw, fb, c->unit_layer, c->n_units);
@@ -187,24 +205,66 @@ abl_status study_task_costs(study_ctx *c, const ev_task *t, double *cost1, doubl
     return s;
 }
 
-/* Estimate mode: the cost of every batch; the first unit of the first task is timed. */
+/* The pilot of --time: one plain intact pass over t's items; T gets the headline accuracy, its
+ * standard error and chance, computed as finish_task does for the study. */
+static abl_status pilot_task(study_ctx *c, const ev_task *t, study_task_res *T, abl_err *err)
+{
+    int n = t->n_items;
+    ev_results R;
+    memset(&R, 0, sizeof R);
+    ev_item_score *sc = malloc(sizeof *sc * (size_t)(n > 0 ? n : 1));
+    double *ratio = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    abl_status s = sc && ratio ? ev_results_alloc(&R, t, err)
+                               : abl_fail(err, ABL_E_NOMEM, "%s: out of memory", t->name);
+    ev_run_opts ro = {plan_opts(c), NULL, false, c->o->stop};
+    if (!s)
+        s = ev_run_task(c->m, t, &ro, &R, NULL, NULL, err);
+    if (!s)
+        s = ev_item_scores(t, &R, NULL, n, sc, err);
+    double h = 0, w = 0, ch = 0;
+    for (int i = 0; i < n && !s; i++) {
+        double hi, wi;
+        const char *name;
+        study_item_hits(t, c->o->metric, &sc[i], &hi, &wi, &name);
+        h += hi;
+        w += wi;
+        ch += t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
+        ratio[i] = wi > 0 ? hi / wi : 0;
+        snprintf(T->metric, sizeof T->metric, "%s", name);
+    }
+    if (!s && n > 0) {
+        T->acc = w > 0 ? h / w : NAN;
+        T->acc_se = stats_se(ratio, n);
+        T->chance = ch / n;
+    }
+    ev_results_free(&R);
+    free(sc);
+    free(ratio);
+    return s;
+}
+
+/* Estimate mode: the cost of every batch; the first unit of the first task is timed unless
+ * the rate is given; with pilot, every task's intact accuracy is measured. */
 static abl_status estimate_task(study_ctx *c, const ev_task *t, ev_plan *plan, sweep_unit *su,
                                 study_task_res *T, abl_err *err)
 {
     T->n_items = t->n_items;
+    T->n_avail = t->n_src;
     T->n_tok_pass = plan->n_tok;
     snprintf(T->name, sizeof T->name, "%s", t->name);
     for (int bi = 0; bi < plan->n_batches; bi++) {
         T->flops += study_sweep_flops(&c->sw, &plan->batches[bi].fb, c->unit_layer, c->n_units);
         for (int k = 1; k <= c->prune_K; k++) /* two pruning curves, k blocks skipped */
             T->flops += 2 * study_pass_flops(model_config(c->m), &plan->batches[bi].fb, k);
+        T->pass_flops += study_pass_flops(model_config(c->m), &plan->batches[bi].fb, 0);
         T->n_score_pass += plan->batches[bi].fb.n_score;
     }
-    if (c->probe_s > 0 || plan->n_batches == 0)
-        return ABL_OK;
+    abl_status s = c->o->pilot ? pilot_task(c, t, T, err) : ABL_OK;
+    if (s || c->o->rate > 0 || c->probe_s > 0 || plan->n_batches == 0)
+        return s;
     double t0 = ev_now();
     su->eb = &plan->batches[0];
-    abl_status s = sweep_compute(c, su, err);
+    s = sweep_compute(c, su, err);
     if (s)
         return s;
     c->probe_s = ev_now() - t0;
@@ -219,9 +279,6 @@ static abl_status finish_task(study_ctx *c, const ev_task *t, ev_results *R, ev_
 {
     int n = t->n_items, nv = 1 + c->n_units;
     const char *mname = "acc";
-    double *ratio = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    if (!ratio)
-        return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
     abl_status s = ABL_OK;
     for (int v = 0; v < nv && !s; v++) {
         s = ev_item_scores(t, &R[v], NULL, n, sc, err);
@@ -229,18 +286,35 @@ static abl_status finish_task(study_ctx *c, const ev_task *t, ev_results *R, ev_
             study_item_hits(t, c->o->metric, &sc[i], &raw->hits[(size_t)v * n + i],
                             &raw->weight[i], &mname);
             raw->chance[i] = t->kind == EV_MC ? 1.0 / t->items[i].n_choices : sc[i].chance;
-            if (v == 0)
-                ratio[i] = raw->weight[i] > 0 ? raw->hits[i] / raw->weight[i] : 0;
         }
     }
+    if (!s && t->kind == EV_MC) { /* the continuous companion: normalized ll margins */
+        raw->margin = malloc(sizeof(double) * (size_t)nv * (size_t)(n > 0 ? n : 1));
+        if (!raw->margin)
+            return abl_fail(err, ABL_E_NOMEM, "study: out of memory");
+    }
+    for (int v = 0; raw->margin && v < nv; v++)
+        for (int i = 0; i < n; i++) {
+            const ev_item *it = &t->items[i];
+            double gold = NAN, best = -INFINITY;
+            for (int k = 0; k < it->n_choices; k++) {
+                int ci = it->choice0 + k;
+                double z = R[v].ll[ci] / t->choices[ci].norm_len;
+                if (k == it->gold)
+                    gold = z;
+                else if (z > best)
+                    best = z;
+            }
+            raw->margin[(size_t)v * n + i] = it->n_choices > 1 ? gold - best : NAN;
+        }
     if (!s) {
         snprintf(T->name, sizeof T->name, "%s", t->name);
         snprintf(T->metric, sizeof T->metric, "%s", mname);
         study_estimate(raw, NULL, c->unit_layer, c->n_units, T);
-        T->acc_se = stats_se(ratio, n);
+        /* the se of the same (token-weighted) ratio the accuracy is: delta method */
+        T->acc_se = stats_ratio_se(raw->hits, raw->weight, n);
         T->near_chance = !(T->acc - T->chance >= 2 * T->acc_se);
     }
-    free(ratio);
     return s;
 }
 
@@ -261,9 +335,12 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
     raw->cos_sum = calloc((size_t)(n > 0 ? n : 1) * L, sizeof(double));
     raw->ang = calloc((size_t)(n > 0 ? n : 1) * L, sizeof(double));
     raw->n_tok = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    raw->n_score = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    bool kl_on = c->o->device == 0; /* the KL baseline needs the CPU scorer's distributions */
+    raw->kl = kl_on ? calloc((size_t)c->n_units * (n > 0 ? n : 1), sizeof(double)) : NULL;
     abl_status s = ABL_OK;
     if (!R || !sc || !raw->hits || !raw->weight || !raw->chance || !raw->cos_sum || !raw->ang ||
-        !raw->n_tok) {
+        !raw->n_tok || !raw->n_score || (kl_on && !raw->kl)) {
         s = abl_fail(err, ABL_E_NOMEM, "%s: out of memory for results", t->name);
         goto done;
     }
@@ -277,29 +354,28 @@ abl_status study_task_run(study_ctx *c, const ev_task *t, int ti, int n_tasks, s
         s = estimate_task(c, t, &plan, &su, T, err);
         goto done;
     }
-    ev_progress pr;
-    char label[128];
-    snprintf(label, sizeof label, "%d/%d %.30s x%d passes", ti + 1, n_tasks, t->name, nv);
-    if (c->o->progress)
-        ev_progress_begin(&pr, stderr, label, n, plan.n_tok);
+    char label[64];
+    snprintf(label, sizeof label, "sweep %d/%d %.30s", ti + 1, n_tasks, t->name);
+    if (c->show)
+        ev_progress_label(&c->pr, label);
     double t0 = ev_now();
     int missing0 = c->units_missing;
     for (int bi = 0; bi < plan.n_batches && !s; bi++) {
         ev_batch *eb = &plan.batches[bi];
         for (int q = 0; q < eb->fb.n_tok; q++)
             raw->n_tok[eb->fb.seq_tag[eb->fb.seq[q]]] += 1;
+        for (int q = 0; q < eb->fb.n_score; q++)
+            raw->n_score[eb->fb.seq_tag[eb->fb.seq[eb->fb.score_row[q]]]] += 1;
         char key[160];
         snprintf(key, sizeof key, "%s/%d", t->name, bi);
         su.eb = eb;
         study_unit_state st;
         s = study_unit_do(c, key, c->off1[ti] + bi, &sweep_ops, &su, &st, err);
-        if (!s && c->o->progress && st == UNIT_RESUMED)
-            ev_progress_skip(&pr, eb->n_items, eb->fb.n_tok);
-        else if (!s && c->o->progress && st == UNIT_COMPUTED)
-            ev_progress_update(&pr, eb->n_items, eb->fb.n_tok);
+        /* tokens x passes: the intact pass and one (resumed) pass per removed unit */
+        if (!s && c->show)
+            (st == UNIT_COMPUTED ? ev_progress_update : ev_progress_skip)(
+                &c->pr, 0, (int64_t)eb->fb.n_tok * nv);
     }
-    if (c->o->progress)
-        ev_progress_end(&pr);
     if (s || c->units_missing > missing0) /* incomplete: no estimates */
         goto done;
     T->seconds = ev_now() - t0;
@@ -441,12 +517,10 @@ abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_
             s = ev_results_alloc(&R, tk, err);
         if (!s)
             s = ev_plan_make(&plan, tk, NULL, tk->n_items, &po, err);
-        ev_progress pr;
-        if (!s && c->o->progress) {
-            char label[128];
-            snprintf(label, sizeof label, "%d/%d %.30s pruning x%d passes", t + 1, n_tasks,
-                     tk->name, 2 * K);
-            ev_progress_begin(&pr, stderr, label, 2LL * K * tk->n_items, 2LL * K * plan.n_tok);
+        if (!s && c->show) {
+            char label[64];
+            snprintf(label, sizeof label, "pruning %d/%d %.30s", t + 1, n_tasks, tk->name);
+            ev_progress_label(&c->pr, label);
         }
         prune_unit pu = {tk, NULL, &R, sc, NULL, 0, 0, ""};
         for (int cv = 0; cv < 2 && !s; cv++) {
@@ -459,13 +533,10 @@ abl_status study_prune_curves(study_ctx *c, ev_task **tasks, int n_tasks, study_
                 bool resumed = false;
                 s = pruned_acc(c, t, &pu, &plan, cv, k, &a, &resumed, err);
                 r->prune_acc[cv][k] += a / n_tasks;
-                if (!s && c->o->progress)
-                    (resumed ? ev_progress_skip : ev_progress_update)(&pr, tk->n_items,
-                                                                      plan.n_tok);
+                if (!s && c->show)
+                    (resumed ? ev_progress_skip : ev_progress_update)(&c->pr, 0, plan.n_tok);
             }
         }
-        if (!s && c->o->progress)
-            ev_progress_end(&pr);
         ev_plan_free(&plan);
         ev_results_free(&R);
         free(sc);

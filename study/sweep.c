@@ -63,6 +63,20 @@ static abl_status grow(study_sweep *sw, const fwd_batch *fb, abl_err *err)
     return ABL_OK;
 }
 
+static abl_status grow_kl(study_sweep *sw, const fwd_batch *fb, abl_err *err)
+{
+    size_t ns = (size_t)(fb->n_score > 0 ? fb->n_score : 1);
+    size_t V = (size_t)model_config(sw->m)->vocab;
+    sw->kl_p = study_reserve(sw->kl_p, &sw->cap_klp, ns * V, sizeof(float));
+    sw->kl_h = study_reserve(sw->kl_h, &sw->cap_klh, ns, sizeof(double));
+    sw->kl_row = study_reserve(sw->kl_row, &sw->cap_klr, ns, sizeof(double));
+    if (!sw->kl_p || !sw->kl_h || !sw->kl_row)
+        return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the intact distributions "
+                        "of %d scored rows (%zu MB; hint: smaller batches)", fb->n_score,
+                        ns * V * 4 >> 20);
+    return ABL_OK;
+}
+
 static bool stopped(const study_sweep *sw)
 {
     return sw->stop && *sw->stop;
@@ -76,6 +90,8 @@ abl_status study_sweep_batch(study_sweep *sw, ev_batch *eb, const study_sweep_jo
     if (stopped(sw))
         return abl_fail(err, ABL_E_INTERRUPTED, "interrupted");
     abl_status s = grow(sw, fb, err);
+    if (!s && job->kl)
+        s = grow_kl(sw, fb, err);
     if (s)
         return s;
     for (int q = 0; job->ang && q < fb->n_seq; q++) { /* last context row of each sequence */
@@ -99,6 +115,10 @@ abl_status study_sweep_batch(study_sweep *sw, ev_batch *eb, const study_sweep_jo
         plan.hook = study_cos_hook;
         plan.hook_user = &h;
         plan.hook_mask = (1u << in) | (1u << out);
+    }
+    if (job->kl) {
+        plan.probs_out = sw->kl_p;
+        plan.negent_out = sw->kl_h;
     }
     if ((s = model_forward(sw->m, fb, &plan, err)) || (s = job->after(job->user, 0, err)))
         return s;
@@ -126,7 +146,19 @@ abl_status study_sweep_batch(study_sweep *sw, ev_batch *eb, const study_sweep_jo
             plan.start_layer = l + 1;
             plan.resume = sw->save + (size_t)l * h.stride;
         }
-        if ((s = model_forward(sw->m, fb, &plan, err)) || (s = job->after(job->user, 1 + u, err)))
+        double *kl = job->kl ? job->kl + (size_t)u * job->kl_items : NULL;
+        if (kl) { /* KL(base || removed) at every scored row, summed per item */
+            plan.kl_probs = sw->kl_p;
+            plan.kl_negent = sw->kl_h;
+            plan.kl_out = sw->kl_row;
+            for (int k = 0; k < eb->n_items; k++)
+                kl[eb->items[k]] = 0;
+        }
+        if ((s = model_forward(sw->m, fb, &plan, err)))
+            return s;
+        for (int i = 0; kl && i < fb->n_score; i++)
+            kl[fb->seq_tag[fb->seq[fb->score_row[i]]]] += sw->kl_row[i];
+        if ((s = job->after(job->user, 1 + u, err)))
             return s;
     }
     return ABL_OK;
@@ -161,8 +193,14 @@ void study_sweep_free(study_sweep *sw)
     free(sw->save);
     free(sw->row_cos);
     free(sw->last_row);
+    free(sw->kl_p);
+    free(sw->kl_h);
+    free(sw->kl_row);
     sw->save = NULL;
     sw->row_cos = NULL;
     sw->last_row = NULL;
+    sw->kl_p = NULL;
+    sw->kl_h = sw->kl_row = NULL;
     sw->save_cap = sw->cap_tok = sw->cap_seq = 0;
+    sw->cap_klp = sw->cap_klh = sw->cap_klr = 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../engine/generate.h"
+#include "../kernels_cuda/kernels_cuda.h"
 #include "test_model_util.h"
 
 #define ARCH_TOL 1e-4 /* log-probs (nats) and residual rows (relative to the row's largest) */
@@ -162,4 +163,140 @@ void test_arch_window_spans(tctx *t)
     /* rows 3, 4, 5 and every branch row 9..12 lose keys; prefix rows 6..8 (positions < 3) not */
     T_CHECK(t, changed == 7);
     batch_free(&b);
+}
+
+/* GPT-NeoX (Pythia): parallel residual, half-head rotary, LayerNorm with bias, GELU MLP, fused
+ * per-head query_key_value, untied embed_out */
+void test_arch_neox_parallel(tctx *t)
+{
+    check_arch(t, "neox");
+}
+
+/* GPT-NeoX with the sequential residual, transformers-4 names (rotary_pct, rotary_emb_base) */
+void test_arch_neox_sequential_t4(tctx *t)
+{
+    check_arch(t, "neox_seq_t4");
+}
+
+/* OLMo: non-parametric LayerNorm, clip_qkv */
+void test_arch_olmo(tctx *t)
+{
+    check_arch(t, "olmo");
+}
+
+/* OLMo-2: output norms on attention and MLP, QK-norm */
+void test_arch_olmo2(tctx *t)
+{
+    check_arch(t, "olmo2");
+}
+
+/* On the CUDA backend: other block families are refused at load; a sliding-window model runs
+ * every batch, the clipped ones with the CPU's log-probs. Skipped without a GPU. */
+void test_arch_cuda_refusals(tctx *t)
+{
+    abl_err e = {0};
+    if (kc_init(0, &e) != ABL_OK) {
+        t_skip(t, e.msg);
+        return;
+    }
+    kern_init(NULL, NULL);
+    model_opts o = model_opts_default();
+    o.device = 1;
+    model *m = NULL;
+    T_CHECK(t, model_load(&m, "tests/fixtures/arch/neox", &o, &e) == ABL_E_UNSUPPORTED &&
+               strstr(e.msg, "CPU only") && !m);
+    if (!T_CHECK(t, model_load(&m, "tests/fixtures/arch/mistral_sw", &o, &e) == ABL_OK)) {
+        t_fail(t, "%s", e.msg);
+        return;
+    }
+    fwd_batch b;
+    batch_init(&b);
+    int32_t ids[8] = {5, 6, 7, 8, 9, 10, 11, 12};
+    batch_add_seq(&b, 0, ids, 4); /* no longer than the window: runs */
+    batch_add_score(&b, 3, 9);
+    T_CHECK(t, model_forward(m, &b, NULL, &e) == ABL_OK);
+    batch_clear(&b);
+    batch_add_seq(&b, 0, ids, 8);
+    batch_add_score(&b, 7, 9);
+    /* longer than the window: the clipped spans go to the device too, same log-prob as the CPU */
+    model *mc = NULL;
+    model_opts oc = model_opts_default();
+    float lp_gpu = 0;
+    T_CHECK(t, model_forward(m, &b, NULL, &e) == ABL_OK);
+    lp_gpu = b.score_lp[0];
+    if (T_CHECK(t, model_load(&mc, "tests/fixtures/arch/mistral_sw", &oc, &e) == ABL_OK) &&
+        T_CHECK(t, model_forward(mc, &b, NULL, &e) == ABL_OK)) {
+        t_note(t, "windowed batch: cuda %.6f, cpu %.6f", lp_gpu, b.score_lp[0]);
+        T_CHECK(t, fabs(lp_gpu - b.score_lp[0]) < 1e-4);
+    }
+    model_free(mc);
+    batch_free(&b);
+    model_free(m);
+}
+
+/* The ops the new families added, on hand-computed values (every variant's table entry). */
+void test_arch_new_ops(tctx *t)
+{
+    for (int v = 0; v < KV_COUNT; v++) {
+        if (!kern_supported((kern_variant)v) || kern_init(variants[v], NULL) != ABL_OK)
+            continue;
+        float x[4] = {1, 2, 3, 4}, y[4], g[4] = {2, 2, 2, 2}, bias[4] = {1, 1, 1, 1};
+        double z = 1.5 / sqrt(1.25); /* (4 - 2.5) / sqrt(var 1.25) */
+        kern.layernorm(y, x, g, bias, 1, 4, 0.0f);
+        float want[4] = {(float)(1 - 2 * z), (float)(1 - 2 * z / 3), (float)(1 + 2 * z / 3),
+                         (float)(1 + 2 * z)};
+        t_close_f32(t, "layernorm g, b", y, want, 4, 1e-6, 1e-6);
+        kern.layernorm(y, x, NULL, NULL, 1, 4, 0.0f);
+        float want0[4] = {(float)-z, (float)(-z / 3), (float)(z / 3), (float)z};
+        t_close_f32(t, "layernorm without parameters", y, want0, 4, 1e-6, 1e-6);
+        float gx[3] = {1, -1, 0}, gw[3] = {0.8413447460685429f, -0.15865525393145707f, 0};
+        kern.gelu(gx, gx, 3);
+        t_close_f32(t, "gelu (erf)", gx, gw, 3, 1e-6, 1e-6);
+        /* rope_part: head dim 4, rot 2: only dims 0, 1 turn (by 90 degrees at position 1) */
+        float r[8] = {1, 2, 3, 4, 5, 6, 7, 8}, cs[2] = {1, 0}, sn[2] = {0, 1};
+        int32_t pos[1] = {1};
+        kern.rope_part(r, 1, 2, 4, 2, pos, cs, sn);
+        float rw[8] = {-2, 1, 3, 4, -6, 5, 7, 8};
+        t_close_f32(t, "rope_part", r, rw, 8, 0, 0);
+        float c[4] = {-3, -0.5f, 0.5f, 3}, cw[4] = {-1, -0.5f, 0.5f, 1};
+        kern.clamp(c, 4, 1.0f);
+        t_close_f32(t, "clamp", c, cw, 4, 0, 0);
+    }
+    kern_init(NULL, NULL);
+}
+
+/* The memory figure and the up-front refusal of a model that does not fit. */
+void test_arch_memory_refusal(tctx *t)
+{
+    hf_config c;
+    abl_err e = {0};
+    if (!T_CHECK(t, cfg_load(&c, "tests/fixtures/arch/neox/config.json", &e) == ABL_OK))
+        return;
+    double w = 0, need = model_mem_estimate(&c, 64, &w);
+    /* untied NeoX: every parameter once, as F32 */
+    T_CHECK(t, w == 4.0 * (double)cfg_param_count(&c) && need > w);
+    T_CHECK(t, model_mem_estimate(&c, 1088, NULL) > need); /* more tokens, more scratch */
+    kern_init(NULL, NULL);
+    model_opts o = model_opts_default();
+    o.mem_avail = need * 0.9;
+    model *m = NULL;
+    T_CHECK(t, model_load(&m, "tests/fixtures/arch/neox", &o, &e) == ABL_E_NOMEM && !m &&
+               strstr(e.msg, "needs about") && strstr(e.msg, "are available") &&
+               !strchr(e.msg, '\n'));
+    t_note(t, "refusal: %s", e.msg);
+    o.mem_avail = need * 1.1;
+    T_CHECK(t, model_load(&m, "tests/fixtures/arch/neox", &o, &e) == ABL_OK && m);
+    model_free(m);
+    /* Llama-3-8B: 8,030,261,248 parameters, about 32.1 GB as F32 */
+    const char *l3 = "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":4096,"
+                     "\"intermediate_size\":14336,\"max_position_embeddings\":8192,"
+                     "\"num_attention_heads\":32,\"num_hidden_layers\":32,\"num_key_value_heads\":8,"
+                     "\"rms_norm_eps\":1e-05,\"rope_theta\":500000.0,\"tie_word_embeddings\":false,"
+                     "\"vocab_size\":128256}";
+    if (T_CHECK(t, cfg_parse(&c, l3, strlen(l3), "config.json", &e) == ABL_OK)) {
+        need = model_mem_estimate(&c, 512, &w);
+        t_note(t, "Llama-3-8B: %lld parameters, %.2f GB as F32, %.2f GB with a 512-token pass",
+               cfg_param_count(&c), w / 1e9, need / 1e9);
+        T_CHECK(t, cfg_param_count(&c) == 8030261248LL && w > 32.0e9 && w < 32.2e9);
+    }
 }

@@ -252,6 +252,58 @@ void test_config_rope_and_window(tctx *t)
 #undef B
 }
 
+/* GPT-NeoX (the published Pythia-160m config, transformers-4 layout), OLMo-1B and OLMo-2. */
+void test_config_neox_olmo(tctx *t)
+{
+    hf_config c;
+    abl_err e;
+    const char *pythia =
+        "{\"architectures\":[\"GPTNeoXForCausalLM\"],\"bos_token_id\":0,\"eos_token_id\":0,"
+        "\"hidden_act\":\"gelu\",\"hidden_size\":768,\"initializer_range\":0.02,"
+        "\"intermediate_size\":3072,\"layer_norm_eps\":1e-05,\"max_position_embeddings\":2048,"
+        "\"model_type\":\"gpt_neox\",\"num_attention_heads\":12,\"num_hidden_layers\":12,"
+        "\"rotary_emb_base\":10000,\"rotary_pct\":0.25,\"tie_word_embeddings\":false,"
+        "\"torch_dtype\":\"float16\",\"transformers_version\":\"4.24.0\",\"use_cache\":true,"
+        "\"use_parallel_residual\":true,\"vocab_size\":50304}";
+    if (!T_CHECK(t, parse(&c, pythia, &e) == ABL_OK))
+        t_fail(t, "%s", e.msg);
+    T_CHECK(t, c.family == ARCH_NEOX && c.parallel_residual && c.rotary_dim == 16 &&
+               c.head_dim == 64 && c.n_kv_heads == 12 && c.attn_bias && c.mlp_bias &&
+               c.norm_eps == 1e-5 && c.rope_theta == 10000.0 && !c.tie_embeddings);
+    /* Pythia-160m: 162,322,944 parameters */
+    t_note(t, "Pythia-160m parameter count %lld", cfg_param_count(&c));
+    T_CHECK(t, cfg_param_count(&c) == 162322944LL);
+    const char *olmo =
+        "{\"architectures\":[\"OlmoForCausalLM\"],\"attention_bias\":false,\"clip_qkv\":null,"
+        "\"hidden_act\":\"silu\",\"hidden_size\":2048,\"intermediate_size\":8192,"
+        "\"max_position_embeddings\":2048,\"model_type\":\"olmo\",\"num_attention_heads\":16,"
+        "\"num_hidden_layers\":16,\"num_key_value_heads\":16,\"rope_scaling\":null,"
+        "\"rope_theta\":10000.0,\"tie_word_embeddings\":true,\"vocab_size\":50304}";
+    T_CHECK(t, parse(&c, olmo, &e) == ABL_OK && c.family == ARCH_OLMO && c.clip_qkv == 0 &&
+               c.norm_eps == 1e-5);
+    /* OLMo-1B: 1,176,764,416 parameters (no norm weights at all) */
+    T_CHECK(t, cfg_param_count(&c) == 1176764416LL);
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"Olmo2ForCausalLM\"],\"hidden_size\":64,"
+                     "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":8,"
+                     "\"vocab_size\":10,\"rms_norm_eps\":1e-6}", &e) == ABL_OK &&
+               c.family == ARCH_OLMO2 && c.norm_eps == 1e-6);
+    /* 10*64 embed + 10*64 head + 64 final + 2 * (4*64*64 + 3*64*8 + 64 + 64 + 64 + 64) */
+    T_CHECK(t, cfg_param_count(&c) == 640 + 640 + 64 + 2 * (16384 + 1536 + 256));
+    /* refused: other GELUs, a bad clip, partial rotary outside NeoX */
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"GPTNeoXForCausalLM\"],\"hidden_size\":64,"
+                     "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":8,"
+                     "\"vocab_size\":10,\"hidden_act\":\"gelu_fast\"}", &e) == ABL_E_UNSUPPORTED &&
+               strstr(e.msg, "hidden_act: expected \"gelu\", found \"gelu_fast\""));
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"OlmoForCausalLM\"],\"hidden_size\":64,"
+                     "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":8,"
+                     "\"vocab_size\":10,\"clip_qkv\":-1}", &e) == ABL_E_FORMAT &&
+               strstr(e.msg, "clip_qkv"));
+    T_CHECK(t, parse(&c, "{\"architectures\":[\"GPTNeoXForCausalLM\"],\"hidden_size\":64,"
+                     "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":8,"
+                     "\"vocab_size\":10,\"rotary_pct\":0.05}", &e) == ABL_E_UNSUPPORTED &&
+               strstr(e.msg, "expected an even number >= 2"));
+}
+
 void test_config_load_file(tctx *t)
 {
     char p[512];

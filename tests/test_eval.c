@@ -575,6 +575,33 @@ void test_eval_progress_lines(tctx *t)
     T_CHECK(t, strcmp(d, "?") == 0);
 }
 
+/* Work mode (the study's progress): one measure, done of total, its rate and one ETA for the
+ * whole job; resumed work counts in done but not in the rate; the end says how much resumed. */
+void test_eval_progress_work_mode(tctx *t)
+{
+    char out[4096] = "";
+    FILE *f = tmpfile();
+    if (!T_CHECK(t, f != NULL))
+        return;
+    ev_progress p;
+    ev_progress_begin_work(&p, f, "study", "token-passes", 3100000);
+    ev_progress_label(&p, "sweep 1/2 toy");
+    ev_progress_skip(&p, 0, 1550000);
+    ev_progress_label(&p, "sweep 2/2 toy");
+    ev_progress_update(&p, 7, 1550000);
+    ev_progress_label(&p, "study");
+    ev_progress_end(&p);
+    rewind(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    t_note(t, "%s", out);
+    T_CHECK(t, strstr(out, "study: 3.10M of 3.10M token-passes (100%), ") != NULL);
+    T_CHECK(t, strstr(out, " token-passes/s, took ") != NULL);
+    T_CHECK(t, strstr(out, "items") == NULL); /* one measure only */
+    T_CHECK(t, strstr(out, "study: 1.55M token-passes resumed from the journal") != NULL);
+}
+
 /* A task reports the files it read and their hash: a jsonl file hashes as itself; a built-in
  * task as its folder's tree (names and file hashes in tree order), unread files left out. */
 void test_eval_task_reports_files_read(tctx *t)

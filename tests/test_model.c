@@ -517,3 +517,127 @@ void test_model_topk_matches_full_logits(tctx *t)
     golden_free(g);
     model_free(m);
 }
+
+/* dot3(resid_pre, resid_post) per block and row, by hooks on the host (test_cuda.c has a twin). */
+typedef struct {
+    int D;
+    float *pre;     /* (T, D) */
+    double *stats;  /* (L, T, 3) */
+} host_stats;
+
+static void host_stats_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
+{
+    host_stats *h = user;
+    if (p == HOOK_RESID_PRE)
+        memcpy(h->pre, x, (size_t)b->n_tok * h->D * sizeof(float));
+    else if (p == HOOK_RESID_POST)
+        for (int r = 0; r < b->n_tok; r++)
+            kern.dot3(h->pre + (size_t)r * h->D, x + (size_t)r * h->D, h->D,
+                      h->stats + ((size_t)l * b->n_tok + r) * 3);
+}
+
+/* plan.block_stats on the CPU backend equals the same sums taken by hooks, bit for bit; with
+ * a resume only the blocks run are written, and the log-probs do not change. */
+void test_model_block_stats_match_hooks(tctx *t)
+{
+    tiny_fix f;
+    if (!tiny_open(t, &f, 2))
+        return;
+    size_t n = (size_t)f.L * f.T * 3;
+    double *hs = calloc(n, sizeof(double)), *bs = calloc(n, sizeof(double));
+    float *pre = malloc((size_t)f.T * f.D * sizeof(float));
+    float *res = malloc((size_t)f.T * f.D * sizeof(float));
+    abl_err err = {0};
+    if (!T_CHECK(t, hs && bs && pre && res))
+        goto done;
+    host_stats h = {f.D, pre, hs};
+    run_plan ph = {.hook = host_stats_hook, .hook_user = &h,
+                   .hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_POST)};
+    run_plan pb = {.block_stats = bs};
+    T_CHECK(t, !model_forward(f.m, &f.b, &ph, &err));
+    T_CHECK(t, !model_forward(f.m, &f.b, &pb, &err));
+    T_CHECK(t, !memcmp(f.lp0, f.b.score_lp, (size_t)f.b.n_score * sizeof(float)));
+    T_CHECK(t, !memcmp(hs, bs, n * sizeof(double)));
+    int l0 = f.L / 2;
+    grab gr = {l0, HOOK_RESID_PRE, res, (size_t)f.T * f.D};
+    run_plan pc = {.hook = grab_hook, .hook_user = &gr, .hook_mask = 1u << HOOK_RESID_PRE};
+    T_CHECK(t, !model_forward(f.m, &f.b, &pc, &err));
+    for (size_t i = 0; i < n; i++)
+        bs[i] = -1;
+    run_plan pr = {.start_layer = l0, .resume = res, .block_stats = bs};
+    T_CHECK(t, !model_forward(f.m, &f.b, &pr, &err));
+    size_t cut = (size_t)l0 * f.T * 3;
+    for (size_t i = 0; i < cut; i++)
+        if (bs[i] != -1) {
+            t_fail(t, "block_stats entry %zu of a block not run was written", i);
+            break;
+        }
+    T_CHECK(t, !memcmp(hs + cut, bs + cut, (n - cut) * sizeof(double)));
+    t_note(t, "(%d, %d, 3) block statistics bit-identical to the hooks' sums", f.L, f.T);
+done:
+    free(hs), free(bs), free(pre), free(res);
+    tiny_close(&f);
+}
+
+/* Output distributions and KL between two passes: the engine's KL(p_intact || q_skipped) equals
+ * sum p log(p / q) computed here from both passes' probabilities; KL of a pass with itself is 0;
+ * half-given outputs are refused. */
+void test_model_kl_between_passes(tctx *t)
+{
+    kern_init(NULL, NULL);
+    model *m = load(t, TINY_DIR, 1);
+    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
+                  : NULL;
+    fwd_batch b;
+    if (!g || !teacher_batch(g, &b)) {
+        golden_free(g);
+        model_free(m);
+        return;
+    }
+    int S = b.n_score, V = model_config(m)->vocab, L = model_config(m)->n_layers;
+    float *p = malloc(sizeof(float) * (size_t)S * V), *q = malloc(sizeof(float) * (size_t)S * V);
+    double *hp = malloc(sizeof(double) * (size_t)S), *hq = malloc(sizeof(double) * (size_t)S);
+    double *kl = malloc(sizeof(double) * (size_t)S), *kl0 = malloc(sizeof(double) * (size_t)S);
+    uint8_t skip[64] = {0};
+    skip[L / 2] = 1;
+    abl_err err = {0};
+    run_plan intact = {.probs_out = p, .negent_out = hp};
+    run_plan ablated = {.skip_attn = skip, .skip_mlp = skip, .probs_out = q, .negent_out = hq,
+                        .kl_probs = p, .kl_negent = hp, .kl_out = kl};
+    run_plan same = {.kl_probs = p, .kl_negent = hp, .kl_out = kl0};
+    if (p && q && hp && hq && kl && kl0 && !model_forward(m, &b, &intact, &err) &&
+        !model_forward(m, &b, &ablated, &err) && !model_forward(m, &b, &same, &err)) {
+        double worst = 0, worst0 = 0, mean = 0;
+        for (int i = 0; i < S; i++) {
+            double ref = 0, mass = 0;
+            for (int v = 0; v < V; v++) {
+                double pv = p[(size_t)i * V + v], qv = q[(size_t)i * V + v];
+                mass += pv;
+                if (pv > 0)
+                    ref += pv * (log(pv) - log(qv));
+            }
+            T_CHECK(t, fabs(mass - 1) < 1e-4);
+            worst = fmax(worst, fabs(kl[i] - ref));
+            worst0 = fmax(worst0, kl0[i]);
+            mean += kl[i] / S;
+        }
+        t_note(t, "%d rows: mean KL %.5f nats, max |engine - direct| %.2e, KL(p||p) max %.2e", S,
+               mean, worst, worst0);
+        T_CHECK(t, worst < 1e-5 && worst0 < 1e-5 && mean > 1e-3);
+        run_plan bad = {.probs_out = p};
+        T_CHECK(t, model_forward(m, &b, &bad, &err) == ABL_E_ARG);
+        run_plan bad2 = {.kl_out = kl, .kl_probs = p};
+        T_CHECK(t, model_forward(m, &b, &bad2, &err) == ABL_E_ARG);
+    } else {
+        t_fail(t, "forward: %s", err.msg);
+    }
+    free(p);
+    free(q);
+    free(hp);
+    free(hq);
+    free(kl);
+    free(kl0);
+    batch_free(&b);
+    golden_free(g);
+    model_free(m);
+}

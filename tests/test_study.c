@@ -94,6 +94,12 @@ static void sweep_equal(tctx *t, study_unit unit)
     same_arrays(t, "acc_removed", A->acc_abl, B->acc_abl, a->n_units);
     same_arrays(t, "cos_score", A->cos_score, B->cos_score, a->n_units);
     same_arrays(t, "angular", A->ang, B->ang, a->n_units);
+    same_arrays(t, "kl", A->kl, B->kl, a->n_units);
+    same_arrays(t, "margin_drop", A->margin_drop, B->margin_drop, a->n_units);
+    for (int u = 0; u < a->n_units; u++) /* removing a unit of a random model moves the output */
+        T_CHECK(t, A->kl[u] > 0 && isfinite(A->kl[u]) && isfinite(A->margin_drop[u]));
+    t_note(t, "KL(intact || removed) %.4f %.4f %.4f %.4f nats", A->kl[0], A->kl[1], A->kl[2],
+           A->kl[3]);
     t_note(t, "unit %s: intact %.4f, removed %.4f %.4f %.4f %.4f, cos %.4f %.4f %.4f %.4f",
            a->unit_name, A->acc, A->acc_abl[0], A->acc_abl[1], A->acc_abl[2], A->acc_abl[3],
            A->cos_score[0], A->cos_score[1], A->cos_score[2], A->cos_score[3]);
@@ -123,7 +129,8 @@ static char *slurp(const char *path, size_t *n)
 }
 
 static const char *const report_files[] = {"layers.csv", "summary.json", "report.md",
-                                           "heatmap.svg", "scatter.svg", "pruning.svg"};
+                                           "heatmap.svg", "scatter.svg", "pruning.svg",
+                                           "confusion.svg"};
 
 void test_study_interrupted_resume_identical_files(tctx *t)
 {
@@ -232,7 +239,7 @@ void test_study_estimators(tctx *t)
     double hits[] = {1, 1, 1, 0, /* intact */ 1, 0, 0, 0, /* -u0 */ 1, 1, 1, 1 /* -u1 */};
     double w[] = {1, 1, 1, 1}, ch[] = {0.5, 0.5, 0.25, 0.25}, nt[] = {2, 2, 2, 2};
     double cs[] = {0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1}, ang[8] = {0};
-    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang};
+    study_raw raw = {4, 3, 2, hits, w, ch, cs, nt, ang, NULL, NULL, NULL};
     int ul[] = {0, 1};
     study_task_res T;
     memset(&T, 0, sizeof T);
@@ -336,5 +343,61 @@ void test_study_prune_curves(tctx *t)
         T_CHECK(t, r->prune_k == 0);
     else
         t_fail(t, "mlp study: %s", e.msg);
+    study_result_free(r);
+}
+
+/* The reports name the units whose drop CI excludes 0: report.md's list and summary.json's
+ * significant_cost_units / significant_help_units hold exactly the units with drop_lo > 0 /
+ * drop_hi < 0. 40 items of a file where block removal matters are not needed: the check is
+ * that what is listed matches the intervals, whatever they are. */
+void test_study_reports_significant_units(tctx *t)
+{
+    if (!setup(t))
+        return;
+    char task[600], out[600];
+    study_opts o = tiny_opts(write_task(t, task, sizeof task));
+    snprintf(out, sizeof out, "%s/sig", t_tmpdir(t));
+    o.out_dir = out;
+    study_result *r = NULL;
+    abl_err e = {0};
+    if (study_run(&o, &r, &e)) {
+        t_fail(t, "run: %s", e.msg);
+        return;
+    }
+    char want[2][400] = {"\"significant_cost_units\": [", "\"significant_help_units\": ["};
+    int n[2] = {0, 0};
+    const study_task_res *T = &r->tasks[0];
+    for (int u = 0; u < r->n_units; u++) {
+        int k = T->drop_lo[u] > 0 ? 0 : T->drop_hi[u] < 0 ? 1 : -1;
+        if (k < 0)
+            continue;
+        size_t l = strlen(want[k]);
+        snprintf(want[k] + l, sizeof want[k] - l, "%s%d", n[k] ? ", " : "", r->unit_layer[u]);
+        n[k]++;
+    }
+    char path[700], line[200];
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    size_t ln;
+    char *js = slurp(path, &ln);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path, &ln);
+    snprintf(line, sizeof line, "- %-16s %2d of %d significant", T->name, n[0] + n[1],
+             r->n_units);
+    t_note(t, "want %s], %s]; %s", want[0], want[1], line);
+    T_CHECK(t, js && md);
+    if (js && md) {
+        /* summary.json is indented: compare with whitespace squeezed */
+        char *sq = js;
+        size_t w = 0;
+        for (size_t i = 0; js[i]; i++)
+            if (!(js[i] == '\n' || (js[i] == ' ' && (i == 0 || js[i - 1] == ' ' ||
+                                                     js[i - 1] == '\n' || js[i - 1] == '['))))
+                sq[w++] = js[i];
+        sq[w] = 0;
+        T_CHECK(t, strstr(sq, want[0]) != NULL && strstr(sq, want[1]) != NULL);
+        T_CHECK(t, strstr(md, "## Significant drops") != NULL && strstr(md, line) != NULL);
+    }
+    free(js);
+    free(md);
     study_result_free(r);
 }

@@ -40,8 +40,13 @@ PROMPTS = [
 ]
 
 BASE = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
             bos_token_id=0, eos_token_id=2, pad_token_id=None)
+
+NEOX = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+            num_attention_heads=4, max_position_embeddings=256, bos_token_id=0, eos_token_id=2,
+            hidden_act="gelu", layer_norm_eps=1e-5, attention_bias=True,
+            tie_word_embeddings=False)
 
 # name -> (config class name, config kwargs, transformers-4 rewrite of config.json or None)
 CASES = {
@@ -75,6 +80,26 @@ CASES = {
                                      max_window_layers=1, tie_word_embeddings=True,
                                      rope_parameters={"rope_type": "default",
                                                       "rope_theta": 10000.0}), None),
+    # GPT-NeoX (Pythia): parallel residual, partial rotary (half of each head), LayerNorm with
+    # bias, GELU MLP, fused per-head query_key_value, untied embed_out
+    "neox": ("GPTNeoXConfig", dict(NEOX, use_parallel_residual=True,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                                                    "partial_rotary_factor": 0.5}), None),
+    # GPT-NeoX with the sequential residual, in the transformers-4 layout (rotary_pct,
+    # rotary_emb_base)
+    "neox_seq_t4": ("GPTNeoXConfig", dict(NEOX, use_parallel_residual=False, num_attention_heads=2,
+                                          rope_parameters={"rope_type": "default",
+                                                           "rope_theta": 5000.0,
+                                                           "partial_rotary_factor": 0.25}),
+                    {"rotary_pct": 0.25, "rotary_emb_base": 5000}),
+    # OLMo: LayerNorm without parameters, clip_qkv active
+    "olmo": ("OlmoConfig", dict(BASE, clip_qkv=0.8, tie_word_embeddings=False,
+                                rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+             None),
+    # OLMo-2: RMSNorm on the attention and MLP outputs, QK-norm over all heads
+    "olmo2": ("Olmo2Config", dict(BASE, tie_word_embeddings=False, rms_norm_eps=1e-6,
+                                  rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+              None),
     # QKV biases, tied embeddings
     "qwen2": ("Qwen2Config", dict(BASE, tie_word_embeddings=True,
                                   rope_parameters={"rope_type": "default",
@@ -96,7 +121,7 @@ def randomize(model):
 
 
 def layers_of(model):
-    base = getattr(model, "model", None) or getattr(model, "gpt_neox")
+    base = model.gpt_neox if hasattr(model, "gpt_neox") else model.model
     return base.layers
 
 
@@ -129,6 +154,7 @@ def make(name):
         with open(cpath) as fp:
             c = json.load(fp)
         c.pop("rope_parameters", None)
+        c.pop("partial_rotary_factor", None)
         c.update(t4)
         with open(cpath, "w") as fp:
             json.dump(c, fp, indent=2, sort_keys=True)
