@@ -47,7 +47,7 @@ endif
 $(BUILD)/kernels/avx2%.o:   ISA_FLAGS = -mavx2 -mfma -mf16c
 $(BUILD)/kernels/avx512%.o: ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
-.PHONY: check-layers all build test test-asan test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
+.PHONY: check-layers all build test test-asan test-html test-model test-neon model data clean bench fuzz fuzz-smoke cuda kern-test test-avx512-emu
 
 all: build
 	@$(MAKE) --no-print-directory model-if-missing data-if-missing
@@ -89,6 +89,15 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/runner
 
 # Real-model tier (needs `make model`).
+# Browser tier: report.html of a small tiny-model run rendered by headless Chromium (installed
+# from Debian when missing and root; skipped with a message where it cannot run).
+test-html: ablate $(BUILD)/html_png
+	sh tests/html_test.sh $(BUILD)
+
+$(BUILD)/html_png: tests/html_png.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 test-model: $(BUILD)/runner ablate
 	./$(BUILD)/runner --tier model
 
@@ -103,8 +112,8 @@ $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
 
 # mkmodel writes a seeded random model of any shape (SmolLM2-135M's by default) for gpu-check.
 MKMODEL_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/json.o loader/config.o \
-              loader/config_rope.o \
-              loader/safetensors.o loader/hf_names.o loader/st_write.o tools/mkmodel.o)
+              loader/config_rope.o loader/safetensors.o loader/hf_names.o loader/st_write.o \
+              tools/mkmodel.o)
 
 $(BUILD)/mkmodel: $(MKMODEL_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

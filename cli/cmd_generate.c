@@ -1,11 +1,13 @@
-/* cli/cmd_generate.c - `ablate generate`: stream text from a prompt with the KV-cache session,
- * optionally with blocks or sub-blocks skipped (a teaching demo of what removal does). */
+/* cli/cmd_generate.c - `ablate generate`: stream text from a prompt with the KV-cache session
+ * (or, with --plain, the textbook forward in engine/forward_plain.c), optionally with blocks or
+ * sub-blocks skipped (a teaching demo of what removal does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../engine/chat.h"
+#include "../engine/forward_plain.h"
 #include "../engine/generate.h"
 #include "../engine/model.h"
 #include "../engine/sampler.h"
@@ -23,6 +25,8 @@ static const char *const usage_text =
     "  --skip L,L,...    skip whole blocks (0-based)\n"
     "  --skip-attn L,..  skip the attention sub-block of these blocks\n"
     "  --skip-mlp L,..   skip the MLP sub-block of these blocks\n"
+    "  --plain           run the textbook forward (engine/forward_plain.c): plain loops, one\n"
+    "                    token at a time, one thread; slow, and the one to step through in gdb\n"
     "  --model DIR       model folder (default " DEFAULT_MODEL_DIR ")\n"
     "  --threads N       worker threads (default: all cores)\n"
     "Streams the text to stdout, then prints prompt and generation speed to stderr.\n";
@@ -58,7 +62,7 @@ typedef struct {
     const char *prompt, *model_dir, *skip, *skip_attn, *skip_mlp;
     long n, seed, threads;
     double temp, top_p;
-    bool chat;
+    bool chat, plain;
 } gen_args;
 
 static int parse_args(int argc, char **argv, gen_args *a)
@@ -73,6 +77,8 @@ static int parse_args(int argc, char **argv, gen_args *a)
             return 0;
         } else if (!strcmp(arg, "--chat")) {
             a->chat = true;
+        } else if (!strcmp(arg, "--plain")) {
+            a->plain = true;
         } else if (cli_flag("generate", argc, argv, &i, "--prompt", &v)) {
             if (!v)
                 return 2;
@@ -120,13 +126,34 @@ static int parse_args(int argc, char **argv, gen_args *a)
     return -1; /* go on */
 }
 
+/* Where the next-token logits come from: the KV-cache session, or the plain forward. */
+typedef struct {
+    gen_session *g;   /* used when p is NULL */
+    fwd_plain *p;
+    float *logits;    /* (V) the plain forward's logits */
+    int max_ctx;
+} gen_src;
+
+static abl_status src_feed(gen_src *src, const int32_t *ids, int n, abl_err *err)
+{
+    if (!src->p)
+        return gen_feed(src->g, ids, n, err);
+    abl_status s = ABL_OK;
+    for (int i = 0; i < n && !s && !cli_interrupted; i++)
+        s = fwdp_step(src->p, ids[i], src->logits, err);
+    return s;
+}
+
+static const float *src_logits(const gen_src *src) { return src->p ? src->logits : src->g->logits; }
+static int src_past(const gen_src *src) { return src->p ? fwdp_n_past(src->p) : src->g->n_past; }
+
 /* Generate after the prompt ids: greedy or sampled, streaming pieces; stops at EOS or n. */
-static abl_status run_generation(model *m, gen_session *g, sampler *sm, const tok_ids *ids,
+static abl_status run_generation(model *m, gen_src *src, sampler *sm, const tok_ids *ids,
                                  const gen_args *a, int32_t stop2, abl_err *err)
 {
     tokenizer *tok = model_tok(m);
     double t0 = now_s();
-    abl_status s = gen_feed(g, ids->v, (int)ids->n, err);
+    abl_status s = src_feed(src, ids->v, (int)ids->n, err);
     if (s)
         return s;
     double t1 = now_s();
@@ -135,24 +162,25 @@ static abl_status run_generation(model *m, gen_session *g, sampler *sm, const to
     char buf[1024]; /* tok_stream_feed needs tok_max_piece_len + 8 (81 + 8 for SmolLM2) */
     long made = 0;
     while (made < a->n && !cli_interrupted) {
-        int32_t id = sampler_pick(sm, g->logits);
+        int32_t id = sampler_pick(sm, src_logits(src));
         if (id == eos || id == stop2)
             break;
         size_t nb = tok_stream_feed(tok, &ts, id, buf, sizeof buf);
         fwrite(buf, 1, nb, stdout);
         fflush(stdout);
         made++;
-        if (made == a->n || g->n_past >= g->max_ctx)
+        if (made == a->n || src_past(src) >= src->max_ctx)
             break; /* the last token needs no pass through the model */
-        if ((s = gen_feed(g, &id, 1, err)))
+        if ((s = src_feed(src, &id, 1, err)))
             return s;
     }
     double t2 = now_s();
     fputc('\n', stdout);
     fflush(stdout);
-    fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s; generation: %ld tokens, %.1f tokens/s\n",
+    fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s; generation: %ld tokens, %.1f tokens/s%s\n",
             ids->n, (double)ids->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9), made,
-            made > 0 ? (double)made / (t2 - t1 > 0 ? t2 - t1 : 1e-9) : 0.0);
+            made > 0 ? (double)made / (t2 - t1 > 0 ? t2 - t1 : 1e-9) : 0.0,
+            src->p ? " (plain forward)" : "");
     return cli_interrupted ? abl_fail(err, ABL_E_INTERRUPTED, "interrupted") : ABL_OK;
 }
 
@@ -172,6 +200,8 @@ int cli_generate(int argc, char **argv)
     uint8_t *skip_attn = calloc((size_t)L, 1), *skip_mlp = calloc((size_t)L, 1);
     tok_ids ids = {0};
     gen_session g = {0};
+    fwd_plain *plain = NULL;
+    float *plain_logits = NULL;
     sampler sm = {0};
     rc = 1;
     if (!skip_attn || !skip_mlp) {
@@ -211,11 +241,23 @@ int cli_generate(int argc, char **argv)
         goto done;
     }
     run_plan plan = {.skip_attn = skip_attn, .skip_mlp = skip_mlp};
-    if ((s = gen_open(&g, m, (int)ids.n + (int)a.n, &plan, &err)) ||
-        (s = sampler_init(&sm, model_config(m)->vocab, (float)a.temp, (float)a.top_p,
-                          (uint64_t)a.seed, &err)))
+    gen_src src = {.g = &g};
+    int ctx = (int)ids.n + (int)a.n;
+    if (a.plain) {
+        s = fwdp_open(&plain, m, ctx, skip_attn, skip_mlp, &err);
+        src.p = plain;
+        src.max_ctx = plain ? fwdp_max_ctx(plain) : 0;
+        if (!s && !(src.logits = plain_logits = malloc((size_t)model_config(m)->vocab *
+                                                        sizeof(float))))
+            s = abl_fail(&err, ABL_E_NOMEM, "generate: out of memory for the logits");
+    } else {
+        s = gen_open(&g, m, ctx, &plan, &err);
+        src.max_ctx = g.max_ctx;
+    }
+    if (s || (s = sampler_init(&sm, model_config(m)->vocab, (float)a.temp, (float)a.top_p,
+                               (uint64_t)a.seed, &err)))
         goto report;
-    if ((s = run_generation(m, &g, &sm, &ids, &a, stop2, &err)))
+    if ((s = run_generation(m, &src, &sm, &ids, &a, stop2, &err)))
         goto report;
     rc = 0;
     goto done;
@@ -224,6 +266,8 @@ report:
 done:
     sampler_free(&sm);
     gen_close(&g);
+    fwdp_close(plain);
+    free(plain_logits);
     tok_ids_free(&ids);
     free(skip_attn);
     free(skip_mlp);

@@ -471,8 +471,9 @@ int cli_run(int argc, char **argv)
                pd, ad);
         study_budget_free(&bud);
     }
-    printf("files: %s/{report.md, summary.json, layers.csv, heatmap.svg, scatter.svg, %stiming.json}"
-           "\n", r->run_dir, r->prune_k > 0 ? "pruning.svg, " : "");
+    printf("open %s/report.html in a browser (also: report.md, summary.json, layers.csv, "
+           "heatmap.svg, scatter.svg, confusion.svg, %stiming.json)\n", r->run_dir,
+           r->prune_k > 0 ? "pruning.svg, " : "");
     study_result_free(r);
     return 0;
 }

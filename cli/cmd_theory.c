@@ -90,7 +90,7 @@ int cli_theory(int argc, char **argv)
            "  block %d cosine score %.6g vs eps %.6g (relative error %.2g%%, need <= 1%%)\n"
            "  every other block scores higher: %s (%.4f, %.4f)\n"
            "  accuracy intact %.0f%%, with block %d removed %.0f%% (need 100%% -> 0%%)\n"
-           "  => %s\n  files: %s/report.md\n",
+           "  => %s\n  open %s/report.html in a browser (also report.md)\n",
            c, T->cos_score[c], eps, 100 * rel_err, others_higher ? "yes" : "NO",
            T->cos_score[0], T->cos_score[2], 100 * T->acc, c, 100 * T->acc_abl[c],
            ok ? "the cosine score ranks the one block that matters as the most prunable"

@@ -92,7 +92,9 @@ abl_status model_block_run(model *m, backend *be, int l, float *x, int T, const 
     abl_status s;
 
     if ((s = fire(be, plan, l, HOOK_RESID_PRE, x, T, D, b, err)) ||
-        (stats && (s = o->copy(be, be->pre, x, TD * sizeof(float), err))))
+        (stats && (s = o->copy(be, be->pre, x, TD * sizeof(float), err))) ||
+        (plan && plan->save_resid &&
+         (s = o->get(be, plan->save_resid + (size_t)l * TD, x, TD * sizeof(float), err))))
         return s;
     if (!skip_attn &&
         ((s = o->rmsnorm(be, be->xn, x, bk->attn_norm, T, D, eps, err)) ||

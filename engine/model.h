@@ -123,6 +123,9 @@ typedef struct {
                                 * out = resid_post of that block; computed where the activations
                                 * live (on a GPU only these sums cross the bus). Rows of blocks
                                 * not run are left as they were. */
+    float *save_resid;         /* (L, T, D) host out or NULL: for every block run, the residual
+                                * entering it (resid_pre), copied straight from where it lives:
+                                * on a GPU one device-to-host copy per block, no hook round trip */
     /* Output distributions of the scored rows (on the host; for KL between two passes over the
      * same batch). probs_out + negent_out: each row's full next-token distribution p and
      * sum_v p log p. kl_probs + kl_negent (a reference pass's outputs, same rows) + kl_out:

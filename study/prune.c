@@ -268,7 +268,7 @@ abl_status prune_run(const prune_opts *o, report_curve *curves, int *n_curves, a
         return abl_wrap(err, "loading the model");
     pctx c = {o, m, model_config(m)->n_layers, model_config(m)->d_model,
               {m, model_config(m)->n_layers, model_config(m)->d_model, STUDY_UNIT_BLOCK, false,
-               o->stop, NULL, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0}};
+               o->stop, NULL, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0}};
     if (o->blocks < 1 || o->blocks >= c.L || c.L > STUDY_MAX_UNITS) {
         model_free(m);
         return abl_fail(err, ABL_E_ARG, "--blocks: expected 1..%d for this %d-block model, "

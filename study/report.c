@@ -802,24 +802,12 @@ abl_status report_write_all(const study_result *r, const char *dir, abl_err *err
     if ((s = report_csv(r, dir, err)) || (s = report_summary_json(r, dir, err)) ||
         (s = report_markdown(r, dir, err)) || (s = report_heatmap_svg(r, dir, err)) ||
         (s = report_scatter_svg(r, dir, err)) || (s = report_confusion_svg(r, dir, err)) ||
-        (s = report_timing_json(r, dir, err)))
+        (s = report_timing_json(r, dir, err)) || (s = report_html(r, dir, err)))
         return s;
     if (r->prune_k > 0) {
         report_curve cv[2];
-        memset(cv, 0, sizeof cv);
-        for (int c = 0; c < 2; c++) {
-            snprintf(cv[c].metric, sizeof cv[c].metric, "%s", report_prune_curve_name(c));
-            cv[c].n_steps = r->prune_k;
-            for (int k = 0; k <= r->prune_k; k++) {
-                cv[c].acc[k] = r->prune_acc[c][k];
-                cv[c].calib[k] = NAN;
-                if (k < r->prune_k)
-                    cv[c].order[k] = r->unit_layer[r->prune_order[c][k]];
-            }
-        }
         char title[160];
-        snprintf(title, sizeof title, "One-shot pruning of %.100s: mean accuracy over %d "
-                 "task%s", r->model_dir, r->n_tasks, r->n_tasks == 1 ? "" : "s");
+        report_study_curves(r, cv, title, sizeof title);
         if ((s = report_pruning_svg(cv, 2, title, "blocks removed (the k ranked lowest)",
                                     "mean accuracy (%)", dir, err)))
             return s;

@@ -1,5 +1,5 @@
 /* study/report.h - what a study run leaves behind: the terminal table and, in the run directory,
- * layers.csv, summary.json, report.md, heatmap.svg, scatter.svg and pruning.svg (atomically). */
+ * layers.csv, summary.json, report.md, report.html and the SVG figures (all atomically). */
 #ifndef REPORT_H
 #define REPORT_H
 
@@ -19,7 +19,8 @@ void report_table(const study_result *r, FILE *f, bool utf8);
 /* True when LC_ALL / LC_CTYPE / LANG (the first one set) names UTF-8: bar glyphs allowed. */
 bool report_utf8_locale(void);
 
-/* Write layers.csv, summary.json, report.md, heatmap.svg, scatter.svg, timing.json into dir. */
+/* Write layers.csv, summary.json, report.md, report.html, heatmap.svg, scatter.svg,
+ * timing.json (and pruning.svg) into dir. */
 abl_status report_write_all(const study_result *r, const char *dir, abl_err *err);
 
 /* Individual writers (used by report_write_all and by tests). */
@@ -49,6 +50,33 @@ typedef struct {
 abl_status report_pruning_svg(const report_curve *c, int n_curves, const char *title,
                               const char *x_label, const char *y_label, const char *dir,
                               abl_err *err);
+
+/* The same figures drawn into an open stream f: standalone (an XML file of fixed size, what
+ * the *.svg writers use) or inline_svg (an <svg class="fig"> element for report.html that
+ * scales with the page). Every label lies inside the canvas (canvas sizes follow the text). */
+void report_svg_scatter(const study_result *r, FILE *f, bool inline_svg);
+void report_svg_heatmap(const study_result *r, FILE *f, bool inline_svg);
+void report_svg_confusion(const study_result *r, FILE *f, bool inline_svg);
+void report_svg_pruning(const report_curve *c, int n_curves, const char *title,
+                        const char *x_label, const char *y_label, FILE *f, bool inline_svg);
+
+/* Write s to f with the five characters special to HTML and XML escaped (&lt; &gt; &amp;
+ * &quot;; ' is left alone: we quote attributes with "). */
+void report_xml_esc(FILE *f, const char *s);
+
+/* report.html: the whole run in one self-contained page (inline SVG and CSS, no script, no
+ * network): definitions, per-unit table, every figure, CIs and flags, the configuration with
+ * model and data hashes. report_html_write draws it into f; report_html commits it atomically
+ * into dir (errors as abl_afile_open / abl_afile_commit). */
+void report_html_write(const study_result *r, FILE *f);
+abl_status report_html(const study_result *r, const char *dir, abl_err *err);
+
+/* The colour of task t (its index in study_result.tasks) in every figure and in report.html;
+ * t < 0: the pooled column. Static string. */
+const char *report_task_color(int t);
+
+/* The study's two one-shot pruning curves (r->prune_k > 0) into cv, their title into title. */
+void report_study_curves(const study_result *r, report_curve cv[2], char *title, size_t cap);
 
 /* Name of a study's one-shot pruning curve: 0 "cosine score", 1 "accuracy drop". */
 const char *report_prune_curve_name(int curve);

@@ -359,7 +359,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     c.n_units = n_units;
     c.unit_layer = r->unit_layer;
     c.sw = (study_sweep){m, c.L, c.D, o->unit, o->no_resume, o->stop, NULL, 0, NULL, NULL, 0, 0,
-                         NULL, NULL, NULL, 0, 0, 0};
+                         NULL, NULL, NULL, 0, 0, 0, NULL, 0};
     int K = o->prune_k < n_units ? o->prune_k : n_units - 1;
     c.prune_K = o->unit == STUDY_UNIT_BLOCK && K >= 1 ? K : 0;
     int est_n = o->estimate ? o->estimate_shards : 0;

@@ -116,6 +116,8 @@ typedef struct {
     float *kl_p;                /* (n_score, V) */
     double *kl_h, *kl_row;      /* (n_score) sum p log p; one pass's KL per row */
     size_t cap_klp, cap_klh, cap_klr;
+    double *stats;              /* (L, T, 3) block statistics of the base pass (unit block) */
+    size_t stats_cap;
 } study_sweep;
 
 /* Per-batch inputs and outputs of one sweep. after(user, v, err) is called after every pass:

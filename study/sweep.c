@@ -17,6 +17,31 @@ void *study_reserve(void *p, size_t *cap, size_t need, size_t elt)
     return q;
 }
 
+/* Row t of block l: its cosine from the sums s = {dot(in, out), |in|^2, |out|^2}, into
+ * h->row_cos and the item's sum; returns 1 - cos. */
+static double cos_row(cos_hook *h, int l, int t, const double *s, const fwd_batch *b)
+{
+    double c = s[1] > 0 && s[2] > 0 ? s[0] / sqrt(s[1] * s[2]) : (s[1] == s[2] ? 1.0 : 0.0);
+    c = c > 1 ? 1 : c < -1 ? -1 : c;
+    h->row_cos[t] = c;
+    if (h->cos_sum)
+        h->cos_sum[(size_t)b->seq_tag[b->seq[t]] * h->L + l] += 1 - c;
+    return 1 - c;
+}
+
+/* After every row of block l: the totals and each sequence's angle at its last context row. */
+static void cos_block_done(cos_hook *h, int l, double tot, const fwd_batch *b)
+{
+    if (h->tot_sum) {
+        h->tot_sum[l] += tot;
+        h->tot_n[l] += b->n_tok;
+    }
+    for (int q = 0; h->ang && q < b->n_seq; q++) {
+        int item = b->seq_tag[q];
+        h->ang[(size_t)item * h->L + l] = acos(h->row_cos[h->last_row[q]]) / M_PI;
+    }
+}
+
 void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
 {
     cos_hook *h = user;
@@ -28,22 +53,9 @@ void study_cos_hook(void *user, int l, hook_point p, float *x, const fwd_batch *
         for (int t = 0; t < b->n_tok; t++) {
             double s[3];
             kern.dot3(sv + (size_t)t * h->D, x + (size_t)t * h->D, h->D, s);
-            double c = s[1] > 0 && s[2] > 0 ? s[0] / sqrt(s[1] * s[2])
-                                             : (s[1] == s[2] ? 1.0 : 0.0);
-            c = c > 1 ? 1 : c < -1 ? -1 : c;
-            h->row_cos[t] = c;
-            tot += 1 - c;
-            if (h->cos_sum)
-                h->cos_sum[(size_t)b->seq_tag[b->seq[t]] * h->L + l] += 1 - c;
+            tot += cos_row(h, l, t, s, b);
         }
-        if (h->tot_sum) {
-            h->tot_sum[l] += tot;
-            h->tot_n[l] += b->n_tok;
-        }
-        for (int q = 0; h->ang && q < b->n_seq; q++) {
-            int item = b->seq_tag[q];
-            h->ang[(size_t)item * h->L + l] = acos(h->row_cos[h->last_row[q]]) / M_PI;
-        }
+        cos_block_done(h, l, tot, b);
     }
     if (p == in)
         memcpy(sv, x, sizeof(float) * h->stride);
@@ -56,7 +68,11 @@ static abl_status grow(study_sweep *sw, const fwd_batch *fb, abl_err *err)
     sw->row_cos = study_reserve(sw->row_cos, &sw->cap_tok, (size_t)fb->n_tok, sizeof(double));
     sw->last_row = study_reserve(sw->last_row, &sw->cap_seq, (size_t)fb->n_seq,
                                  sizeof(int32_t));
-    if (!sw->save || !sw->row_cos || !sw->last_row)
+    if (sw->unit == STUDY_UNIT_BLOCK)
+        sw->stats = study_reserve(sw->stats, &sw->stats_cap, (size_t)sw->L * fb->n_tok * 3,
+                                  sizeof(double));
+    if (!sw->save || !sw->row_cos || !sw->last_row ||
+        (sw->unit == STUDY_UNIT_BLOCK && !sw->stats))
         return abl_fail(err, ABL_E_NOMEM, "study: out of memory for the saved residuals of a "
                         "batch of %d tokens (%zu MB; hint: smaller batches)", fb->n_tok,
                         need * 4 >> 20);
@@ -109,7 +125,13 @@ abl_status study_sweep_batch(study_sweep *sw, ev_batch *eb, const study_sweep_jo
     memset(&plan, 0, sizeof plan);
     plan.skip_attn = job->removed;
     plan.skip_mlp = job->removed;
-    if (job->n_units > 0 || job->cos_sum || job->ang || job->tot_sum) {
+    bool want = job->n_units > 0 || job->cos_sum || job->ang || job->tot_sum;
+    if (want && sw->unit == STUDY_UNIT_BLOCK) {
+        /* whole blocks: the engine keeps the residuals and the per-row sums where the
+         * activations live (kc_dot3 on a GPU), no hook; the same kern.dot3 sums on the CPU */
+        plan.save_resid = sw->save;
+        plan.block_stats = sw->stats;
+    } else if (want) {
         hook_point in = sw->unit == STUDY_UNIT_MLP ? HOOK_RESID_MID : HOOK_RESID_PRE;
         hook_point out = sw->unit == STUDY_UNIT_ATTN ? HOOK_RESID_MID : HOOK_RESID_POST;
         plan.hook = study_cos_hook;
@@ -120,7 +142,15 @@ abl_status study_sweep_batch(study_sweep *sw, ev_batch *eb, const study_sweep_jo
         plan.probs_out = sw->kl_p;
         plan.negent_out = sw->kl_h;
     }
-    if ((s = model_forward(sw->m, fb, &plan, err)) || (s = job->after(job->user, 0, err)))
+    if ((s = model_forward(sw->m, fb, &plan, err)))
+        return s;
+    for (int l = 0; plan.block_stats && l < L; l++) {
+        double tot = 0;
+        for (int t = 0; t < fb->n_tok; t++)
+            tot += cos_row(&h, l, t, sw->stats + ((size_t)l * fb->n_tok + t) * 3, fb);
+        cos_block_done(&h, l, tot, fb);
+    }
+    if ((s = job->after(job->user, 0, err)))
         return s;
     uint8_t skip[STUDY_MAX_UNITS];
     for (int u = 0; u < job->n_units; u++) {
@@ -196,6 +226,9 @@ void study_sweep_free(study_sweep *sw)
     free(sw->kl_p);
     free(sw->kl_h);
     free(sw->kl_row);
+    free(sw->stats);
+    sw->stats = NULL;
+    sw->stats_cap = 0;
     sw->save = NULL;
     sw->row_cos = NULL;
     sw->last_row = NULL;

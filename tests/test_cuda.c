@@ -664,6 +664,16 @@ static void check_device_forward(tctx *t, const char *dir, const char *golden_pa
             t_note(t, "block statistics: max_rel_err=%.3g", worst);
             T_CHECK(t, worst < 1e-3);
         }
+        /* the residual entering every block, saved by the engine from the device */
+        float *sv_cpu = malloc((size_t)L * T * D * sizeof(float));
+        float *sv_gpu = malloc((size_t)L * T * D * sizeof(float));
+        run_plan pcs = {.save_resid = sv_cpu}, pgs = {.save_resid = sv_gpu};
+        m->be = &m->cpu;
+        T_CHECK(t, sv_cpu && sv_gpu && model_forward(m, &b, &pcs, &e) == ABL_OK);
+        m->be = be;
+        if (sv_cpu && sv_gpu && ok(t, model_forward(m, &b, &pgs, &e), &e, "save_resid"))
+            t_close_f32(t, "saved residuals", sv_gpu, sv_cpu, (size_t)L * T * D, tol, tol);
+        free(sv_cpu), free(sv_gpu);
         free(res), free(st_cpu), free(st_gpu), free(pre);
     }
     batch_free(&b);

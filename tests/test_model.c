@@ -579,6 +579,57 @@ done:
     tiny_close(&f);
 }
 
+/* Every block's resid_pre, by a hook (out: (L, T, D)). */
+typedef struct {
+    int D;
+    float *out;
+} pre_saver;
+
+static void pre_saver_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
+{
+    pre_saver *h = user;
+    size_t TD = (size_t)b->n_tok * h->D;
+    if (p == HOOK_RESID_PRE)
+        memcpy(h->out + (size_t)l * TD, x, TD * sizeof(float));
+}
+
+/* plan.save_resid holds, bit for bit, the residual a resid_pre hook sees at every block; with a
+ * resume, the blocks not run are left as they were and the log-probs do not change. */
+void test_model_save_resid_matches_hooks(tctx *t)
+{
+    tiny_fix f;
+    if (!tiny_open(t, &f, 2))
+        return;
+    size_t TD = (size_t)f.T * f.D, n = (size_t)f.L * TD;
+    float *hk = calloc(n, sizeof(float)), *sv = calloc(n, sizeof(float));
+    abl_err err = {0};
+    if (!T_CHECK(t, hk && sv))
+        goto done;
+    pre_saver h = {f.D, hk};
+    run_plan ph = {.hook = pre_saver_hook, .hook_user = &h, .hook_mask = 1u << HOOK_RESID_PRE};
+    run_plan ps = {.save_resid = sv};
+    T_CHECK(t, !model_forward(f.m, &f.b, &ph, &err));
+    T_CHECK(t, !model_forward(f.m, &f.b, &ps, &err));
+    T_CHECK(t, !memcmp(f.lp0, f.b.score_lp, (size_t)f.b.n_score * sizeof(float)));
+    T_CHECK(t, !memcmp(hk, sv, n * sizeof(float)));
+    int l0 = f.L / 2;
+    for (size_t i = 0; i < n; i++)
+        sv[i] = -1;
+    run_plan pr = {.start_layer = l0, .resume = hk + (size_t)l0 * TD, .save_resid = sv};
+    T_CHECK(t, !model_forward(f.m, &f.b, &pr, &err));
+    for (size_t i = 0; i < (size_t)l0 * TD; i++)
+        if (sv[i] != -1) {
+            t_fail(t, "save_resid entry %zu of a block not run was written", i);
+            break;
+        }
+    T_CHECK(t, !memcmp(hk + (size_t)l0 * TD, sv + (size_t)l0 * TD, (n - (size_t)l0 * TD) *
+                                                                      sizeof(float)));
+    T_CHECK(t, !memcmp(f.lp0, f.b.score_lp, (size_t)f.b.n_score * sizeof(float)));
+done:
+    free(hk), free(sv);
+    tiny_close(&f);
+}
+
 /* Output distributions and KL between two passes: the engine's KL(p_intact || q_skipped) equals
  * sum p log(p / q) computed here from both passes' probabilities; KL of a pass with itself is 0;
  * half-given outputs are refused. */

@@ -128,9 +128,9 @@ static char *slurp(const char *path, size_t *n)
     return abl_read_file(path, 0, NULL, &b, n, NULL) == ABL_OK ? b : NULL;
 }
 
-static const char *const report_files[] = {"layers.csv", "summary.json", "report.md",
-                                           "heatmap.svg", "scatter.svg", "pruning.svg",
-                                           "confusion.svg"};
+static const char *const report_files[] = {"layers.csv",  "summary.json", "report.md",
+                                           "report.html", "heatmap.svg",  "scatter.svg",
+                                           "pruning.svg", "confusion.svg"};
 
 void test_study_interrupted_resume_identical_files(tctx *t)
 {

@@ -98,9 +98,9 @@ static int run_cli(tctx *t, const char *tmpl)
     return 1;
 }
 
-static const char *const study_files[] = {"layers.csv", "summary.json", "report.md",
-                                          "heatmap.svg", "scatter.svg", "pruning.svg",
-                                          "journal.tsv"};
+static const char *const study_files[] = {"layers.csv",  "summary.json", "report.md",
+                                          "report.html", "heatmap.svg",  "scatter.svg",
+                                          "pruning.svg", "journal.tsv"};
 
 void test_study_guard_block_study_with_pruning(tctx *t)
 {
