@@ -262,7 +262,8 @@ FUZZ_LONG_SECS ?= 600
 FUZZ_TARGETS    = json safetensors config
 FUZZ_FLAGS      = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIB        = base/abl.c base/file.c loader/json.c loader/safetensors.c loader/config.c loader/hf_names.c
+FUZZ_LIB        = base/abl.c base/file.c loader/json.c loader/safetensors.c loader/config.c \
+                  loader/config_rope.c loader/hf_names.c
 FUZZ_TARGETS   += gguf
 FUZZ_SRC_gguf   = loader/gguf.c loader/dequant.c
 # tokenizer (issue 5): encode/decode/stream of arbitrary bytes with the tiny golden tokenizers
