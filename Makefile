@@ -95,7 +95,7 @@ test-model: $(BUILD)/runner ablate
 # ---- model and data (issue 4) ------------------------------------------------------------
 MODEL_DIR = models/smollm2-135m-instruct
 # gguf2st links only what it needs, so `make model` never waits on the rest of the library.
-GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/jw.o loader/gguf.o loader/dequant.o \
+GGUF2ST_OBJ = $(addprefix $(BUILD)/,base/abl.o base/file.o base/jw.o loader/gguf.o loader/dequant.o \
               loader/st_write.o loader/gguf_convert.o tools/gguf2st.o)
 
 $(BUILD)/gguf2st: $(GGUF2ST_OBJ)
@@ -215,8 +215,9 @@ cuda-check:
 	  NVCCFLAGS="$(NVCCFLAGS) --Werror all-warnings -Xcompiler -Werror" CFLAGS="$(CFLAGS) -Werror" \
 	  $(CUDA_CU:%.cu=build-cuda-check/%.o) $(CUDA_C:%.c=build-cuda-check/%.o)
 
-# Without a GPU: tests/test_cuda.c against kernels_cuda compiled by g++ for the CPU with an emulated
-# CUDA runtime (tools/cuda_emu; slow, minutes). Checks the CUDA code's logic, not its speed.
+# Without a GPU: tests/test_cuda.c, test_backend.c and test_arch.c against kernels_cuda compiled by
+# g++ for the CPU with an emulated CUDA runtime (tools/cuda_emu; slow, minutes). Checks the CUDA
+# code's logic, not its speed.
 cuda-emu:
 	sh tools/cuda_emu/run.sh
 

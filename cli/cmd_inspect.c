@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../engine/model.h"
 #include "../loader/config.h"
 #include "../loader/hf_names.h"
 #include "../loader/safetensors.h"
@@ -106,6 +107,12 @@ int cli_inspect(int argc, char **argv)
     printf("parameters %s (from config.json); the file holds %s values in %d tensors (%s bytes)\n",
            thousands(a, sizeof a, cfg_param_count(&c)), thousands(b, sizeof b, file_values),
            st_count(f), thousands(sh, sizeof sh, file_bytes));
+    double wbytes, need = model_mem_estimate(&c, 64, &wbytes), per1k = 0;
+    per1k = model_mem_estimate(&c, 1024 + 64, NULL) - model_mem_estimate(&c, 64, NULL);
+    double avail = model_mem_available();
+    printf("memory     about %.2f GB to load (weights as F32: %.2f GB) + %.1f MB per 1024 tokens "
+           "of batch; available now %.2f GB%s\n", need / 1e9, wbytes / 1e9, per1k / 1e6,
+           avail / 1e9, avail > 0 && need > avail ? " (too little: a run would be refused)" : "");
     printf("\n%-56s %-5s %s\n", "tensor", "dtype", "shape");
     for (int i = 0; i < st_count(f); i++) {
         const st_tensor *t = st_at(f, i);

@@ -40,7 +40,7 @@ abl_status gen_open(gen_session *g, model *m, int max_ctx, const run_plan *plan,
         return abl_fail(err, ABL_E_NOMEM, "generation: out of memory for a KV cache of %d "
                         "tokens (%zu MB)", max_ctx, 2 * n * sizeof(float) >> 20);
     }
-    abl_status s = model_reserve(m, g->chunk, err);
+    abl_status s = m->cpu.ops->reserve(&m->cpu, g->chunk, 0, err);
     if (s)
         gen_close(g);
     return s;
@@ -86,11 +86,16 @@ abl_status gen_feed(gen_session *g, const int32_t *ids, int n, abl_err *err)
             g->span_w[i] = (k_span){0, 0, w > 0 && p + 1 > w ? p + 1 - w : 0, p + 1};
         }
         model_embed(m, ids + done, T, x);
-        for (int l = 0; l < c->n_layers; l++) {
+        for (int l = 0; l < c->n_layers; l++) { /* on the CPU backend: it never fails */
             float *kc = g->kcache + (size_t)l * layer_stride;
             float *vc = g->vcache + (size_t)l * layer_stride;
-            model_block_run(m, l, x, T, g->pos, model_layer_span(m, l, g->span, g->span_w), kc + (size_t)g->n_past * kv,
-                            vc + (size_t)g->n_past * kv, kc, vc, &g->plan, NULL);
+            abl_status s = model_block_run(m, &m->cpu, l, x, T, g->pos,
+                                           model_layer_span(m, l, g->span, g->span_w),
+                                           kc + (size_t)g->n_past * kv,
+                                           vc + (size_t)g->n_past * kv, kc, vc, &g->plan, NULL,
+                                           err);
+            if (s)
+                return s;
         }
         g->n_past += T;
     }

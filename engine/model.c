@@ -15,8 +15,38 @@
 
 model_opts model_opts_default(void)
 {
-    model_opts o = {.threads = 0, .device = 0, .check_finite = true};
+    model_opts o = {.threads = 0, .device = 0, .check_finite = true, .mem_avail = 0};
     return o;
+}
+
+double model_mem_estimate(const hf_config *c, int n_tok, double *weights)
+{
+    double D = c->d_model, F = c->d_ff, V = c->vocab, Q = (double)c->n_heads * c->head_dim,
+           KV = (double)c->n_kv_heads * c->head_dim, T = n_tok < 64 ? 64 : n_tok;
+    /* parameters as F32, plus the packed head when it shares the embedding table's values */
+    double w = 4.0 * ((double)cfg_param_count(c) + (c->tie_embeddings ? V * D : 0));
+    double rope = 4.0 * 2 * (c->max_pos > 0 ? c->max_pos : 2048) * (c->rotary_dim / 2);
+    double scratch = 4.0 * T * ((c->parallel_residual ? 4 : 3) * D + 2 * Q + 2 * KV + 2 * F) +
+                     4.0 * MODEL_HEAD_CHUNK * (V + D);
+    if (weights)
+        *weights = w;
+    return w + rope + scratch;
+}
+
+double model_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kb > 0)
+        return kb * 1024.0;
+    long pages = sysconf(_SC_AVPHYS_PAGES), pg = sysconf(_SC_PAGESIZE);
+    return pages > 0 && pg > 0 ? (double)pages * (double)pg : 0;
 }
 
 const hf_config *model_config(const model *m) { return &m->cfg; }
@@ -262,6 +292,13 @@ static abl_status load_all(model *m, const char *dir, abl_err *err)
         return s;
     if ((s = check_config(&m->cfg, dir, err)))
         return s;
+    double wbytes, need = model_mem_estimate(&m->cfg, MODEL_HEAD_CHUNK, &wbytes);
+    double avail = m->opts.mem_avail > 0 ? m->opts.mem_avail : model_mem_available();
+    if (avail > 0 && need > avail)
+        return abl_fail(err, ABL_E_NOMEM, "model: needs about %.3f GB of memory (F32 weights "
+                        "%.3f GB) but %.3f GB are available (hint: `ablate inspect --model %s` "
+                        "shows the figures; use a smaller model or a bigger machine)",
+                        need / 1e9, wbytes / 1e9, avail / 1e9, dir);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if ((s = tok_load(&m->tok, path, err)))
         return s;
@@ -303,7 +340,9 @@ static abl_status load_all(model *m, const char *dir, abl_err *err)
     m->pool = kpool_create(m->opts.threads);
     if (!m->pool)
         return abl_fail(err, ABL_E_NOMEM, "model: could not start %d threads", m->opts.threads);
-    return model_reserve(m, MODEL_HEAD_CHUNK, err);
+    if ((s = model_reserve(m, MODEL_HEAD_CHUNK, err)))
+        return s;
+    return backend_cpu_open(m, err);
 }
 
 abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_err *err)
@@ -393,6 +432,7 @@ void model_free(model *m)
     if (!m)
         return;
     model_cuda_detach(m);
+    backend_cpu_close(m);
     if (m->blocks)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             model_block *b = &m->blocks[l];

@@ -19,9 +19,20 @@ typedef struct {
     int threads;            /* <= 0: all cores */
     int device;             /* 0 = cpu, 1 = cuda */
     bool check_finite;      /* refuse NaN/Inf weights (default true via model_opts_default) */
+    double mem_avail;       /* bytes the load may use; <= 0: the memory available now (Linux
+                             * MemAvailable); a model needing more is refused up front */
 } model_opts;
 
 model_opts model_opts_default(void);
+
+/* Bytes a CPU model of config c holds once loaded: every weight as F32 (the compute dtype; the
+ * embedding table and the packed head are separate copies), norms, biases and RoPE tables, plus
+ * the scratch of one pass over n_tok tokens (n_tok >= 64). *weights (may be NULL) gets the
+ * weights' share. An estimate within a few percent; pure, thread-safe. */
+double model_mem_estimate(const hf_config *c, int n_tok, double *weights);
+
+/* Bytes of memory available now (Linux MemAvailable; else free pages), 0 when unknown. */
+double model_mem_available(void);
 
 /* Load dir/config.json, dir/model.safetensors (or shards) and dir/tokenizer.json. Checks every
  * required tensor's presence and shape, packs weights. On failure *out is NULL.
@@ -29,7 +40,9 @@ model_opts model_opts_default(void);
  * switch variants while the model lives. opts NULL = model_opts_default(). device 1 needs a
  * CUDA build and a GPU (ABL_E_DEVICE otherwise). Errors name the file or tensor: ABL_E_IO,
  * ABL_E_FORMAT, ABL_E_SHAPE, ABL_E_UNSUPPORTED, ABL_E_NUMERIC (non-finite weight with
- * check_finite), ABL_E_NOMEM. The caller owns *out (model_free; NULL is fine). */
+ * check_finite), ABL_E_NOMEM (also up front, before reading weights, when
+ * model_mem_estimate exceeds opts->mem_avail: the message gives both figures). The caller owns
+ * *out (model_free; NULL is fine). */
 abl_status model_load(model **out, const char *dir, const model_opts *opts, abl_err *err);
 void model_free(model *m);
 
@@ -105,7 +118,12 @@ typedef struct {
                                 * scored row are written to topk_ids / topk_lp */
     int32_t *topk_ids;         /* (n_score, topk) out: ids, most likely first */
     float *topk_lp;            /* (n_score, topk) out: their log-probs */
-    /* Output distributions of the scored rows (CPU only; for KL between two passes over the
+    double *block_stats;       /* (L, T, 3) out or NULL: for every block run and row r,
+                                * {dot(in, out), |in|^2, |out|^2} in double, in = resid_pre and
+                                * out = resid_post of that block; computed where the activations
+                                * live (on a GPU only these sums cross the bus). Rows of blocks
+                                * not run are left as they were. */
+    /* Output distributions of the scored rows (on the host; for KL between two passes over the
      * same batch). probs_out + negent_out: each row's full next-token distribution p and
      * sum_v p log p. kl_probs + kl_negent (a reference pass's outputs, same rows) + kl_out:
      * KL(p_ref || this pass) = sum_v p_ref (log p_ref - log q) in nats, per row. */

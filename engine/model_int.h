@@ -8,6 +8,7 @@
 #include "../kernels/kernels.h"
 #include "../kernels/pool.h"
 #include "../loader/safetensors.h"
+#include "backend.h"
 #include "model.h"
 
 /* Rows of the head matmul done at once when scoring: the (HEAD_CHUNK, V) logits scratch is the
@@ -49,9 +50,6 @@ typedef struct {
     size_t ws_floats;
 } model_scratch;
 
-/* An optional accelerator: set by a backend's attach function, NULL on the CPU. */
-typedef struct model_backend model_backend;
-
 struct model {
     hf_config cfg;
     model_opts opts;
@@ -71,19 +69,24 @@ struct model {
     float *head_x;              /* (HEAD_CHUNK, D) gathered scored rows */
     float *head_logits;         /* (HEAD_CHUNK, V) */
     float *row_tmp;             /* (D) model_logits' normed row */
-    model_backend *backend;     /* NULL = CPU */
+    backend cpu;                /* the CPU backend (engine/backend_cpu.c), always open */
+    backend *be;                /* the one model_forward runs on: &cpu, or the CUDA backend */
 };
 
 /* Make sure the scratch holds n_tok tokens (grows only). ABL_E_NOMEM. */
 abl_status model_reserve(model *m, int n_tok, abl_err *err);
 
-/* One block over T rows of x (T, D), in place. Writes this pass's keys and values into
- * k_dst/v_dst (T, KV) and attends over k_all/v_all (rows named by span, which index k_all).
- * For a packed batch k_dst == k_all (the scratch); for generation they point into a KV cache.
- * plan may be NULL; hooks run at the points plan->hook_mask asks for, with b (may be NULL). */
-void model_block_run(model *m, int l, float *x, int T, const int32_t *pos, const k_span *span,
-                     float *k_dst, float *v_dst, const float *k_all, const float *v_all,
-                     const run_plan *plan, const fwd_batch *b);
+/* One block over T rows of x (T, D), in place, on backend be (every pointer in be's memory).
+ * Writes this pass's keys and values into k_dst/v_dst (T, KV) and attends over k_all/v_all (rows
+ * named by span, which index k_all). For a packed batch k_dst == k_all (the scratch); for
+ * generation they point into a KV cache. plan may be NULL; hooks run at the points
+ * plan->hook_mask asks for, with b (may be NULL). With plan->block_stats, the block's
+ * statistics go to be->stats + l*T*3 (model_forward fetches them). Errors: the backend's
+ * (never on the CPU). */
+abl_status model_block_run(model *m, backend *be, int l, float *x, int T, const int32_t *pos,
+                           const k_span *span, float *k_dst, float *v_dst, const float *k_all,
+                           const float *v_all, const run_plan *plan, const fwd_batch *b,
+                           abl_err *err);
 
 /* Fire plan's hook at (l, p) when it asks for that point. */
 static inline void model_fire(const run_plan *plan, int l, hook_point p, float *x,
@@ -120,29 +123,22 @@ static inline const k_span *model_layer_span(const model *m, int l, const k_span
     return m->cfg.sliding_window > 0 && l >= m->cfg.sliding_from ? win : full;
 }
 
-/* x (T, D) = embedding rows of ids (T). */
+/* x (T, D) = embedding rows of ids (T), on the host. */
 void model_embed(const model *m, const int32_t *ids, int T, float *x);
 
-/* ---- CUDA backend (engine/forward_cuda.c; added for issue 10) --------------------------------
- * model_load with device 1: load on the CPU as usual, then model_cuda_attach; model_forward:
- * after its checks, `if (m->backend) return model_forward_cuda(m, b, plan, NULL, err);`;
- * model_free: model_cuda_detach. In a CPU-only build attach fails with ABL_E_DEVICE ("this
- * build has no CUDA backend (hint: make cuda)"); without a GPU, "no CUDA device found ...". */
+/* ---- backends (engine/backend_cpu.c, engine/backend_cuda.c) ------------------------------ */
 
-/* Select device `ordinal`, upload every weight once (F32, Hugging Face layout) and set
- * m->backend. The CPU weights stay (generation and the logit lens run there). ABL_E_DEVICE,
- * ABL_E_NOMEM; on failure m->backend stays NULL. */
+/* Open the CPU backend m->cpu over the loaded weights and make it m->be. ABL_E_NOMEM. */
+abl_status backend_cpu_open(model *m, abl_err *err);
+void backend_cpu_close(model *m); /* fine on a model whose backend never opened */
+
+/* Select CUDA device `ordinal`, upload every weight once (F32, Hugging Face layout) and make
+ * that backend m->be. The CPU weights stay (generation and the logit lens run there). In a
+ * CPU-only build ABL_E_DEVICE ("this build has no CUDA backend (hint: make cuda)"); without a
+ * GPU, "no CUDA device found ..."; ABL_E_NOMEM. On failure m->be stays the CPU. */
 abl_status model_cuda_attach(model *m, int ordinal, abl_err *err);
 
-/* Free the device copy (NULL backend is fine); m->backend = NULL. */
+/* Free the device copy, if any; m->be = &m->cpu. */
 void model_cuda_detach(model *m);
-
-/* model_forward on the device for an already checked batch and plan: same skips, resume,
- * hooks (the residual is copied to the host for a hook and back only if the hook changed it)
- * and log-probs. stats (L, T, 3) or NULL: for every block l run and row r,
- * {dot(resid_pre, resid_post), |resid_pre|^2, |resid_post|^2} in double, computed on the device
- * so that only these sums cross the bus. */
-abl_status model_forward_cuda(model *m, fwd_batch *b, const run_plan *plan, double *stats,
-                              abl_err *err);
 
 #endif

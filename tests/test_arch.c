@@ -191,7 +191,7 @@ void test_arch_olmo2(tctx *t)
 }
 
 /* On the CUDA backend: other block families are refused at load; a sliding-window model runs
- * batches the window does not clip and refuses the others. Skipped without a GPU. */
+ * every batch, the clipped ones with the CPU's log-probs. Skipped without a GPU. */
 void test_arch_cuda_refusals(tctx *t)
 {
     abl_err e = {0};
@@ -218,7 +218,18 @@ void test_arch_cuda_refusals(tctx *t)
     batch_clear(&b);
     batch_add_seq(&b, 0, ids, 8);
     batch_add_score(&b, 7, 9);
-    T_CHECK(t, model_forward(m, &b, NULL, &e) == ABL_E_UNSUPPORTED && strstr(e.msg, "window"));
+    /* longer than the window: the clipped spans go to the device too, same log-prob as the CPU */
+    model *mc = NULL;
+    model_opts oc = model_opts_default();
+    float lp_gpu = 0;
+    T_CHECK(t, model_forward(m, &b, NULL, &e) == ABL_OK);
+    lp_gpu = b.score_lp[0];
+    if (T_CHECK(t, model_load(&mc, "tests/fixtures/arch/mistral_sw", &oc, &e) == ABL_OK) &&
+        T_CHECK(t, model_forward(mc, &b, NULL, &e) == ABL_OK)) {
+        t_note(t, "windowed batch: cuda %.6f, cpu %.6f", lp_gpu, b.score_lp[0]);
+        T_CHECK(t, fabs(lp_gpu - b.score_lp[0]) < 1e-4);
+    }
+    model_free(mc);
     batch_free(&b);
     model_free(m);
 }
@@ -252,4 +263,40 @@ void test_arch_new_ops(tctx *t)
         t_close_f32(t, "clamp", c, cw, 4, 0, 0);
     }
     kern_init(NULL, NULL);
+}
+
+/* The memory figure and the up-front refusal of a model that does not fit. */
+void test_arch_memory_refusal(tctx *t)
+{
+    hf_config c;
+    abl_err e = {0};
+    if (!T_CHECK(t, cfg_load(&c, "tests/fixtures/arch/neox/config.json", &e) == ABL_OK))
+        return;
+    double w = 0, need = model_mem_estimate(&c, 64, &w);
+    /* untied NeoX: every parameter once, as F32 */
+    T_CHECK(t, w == 4.0 * (double)cfg_param_count(&c) && need > w);
+    T_CHECK(t, model_mem_estimate(&c, 1088, NULL) > need); /* more tokens, more scratch */
+    kern_init(NULL, NULL);
+    model_opts o = model_opts_default();
+    o.mem_avail = need * 0.9;
+    model *m = NULL;
+    T_CHECK(t, model_load(&m, "tests/fixtures/arch/neox", &o, &e) == ABL_E_NOMEM && !m &&
+               strstr(e.msg, "needs about") && strstr(e.msg, "are available") &&
+               !strchr(e.msg, '\n'));
+    t_note(t, "refusal: %s", e.msg);
+    o.mem_avail = need * 1.1;
+    T_CHECK(t, model_load(&m, "tests/fixtures/arch/neox", &o, &e) == ABL_OK && m);
+    model_free(m);
+    /* Llama-3-8B: 8,030,261,248 parameters, about 32.1 GB as F32 */
+    const char *l3 = "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":4096,"
+                     "\"intermediate_size\":14336,\"max_position_embeddings\":8192,"
+                     "\"num_attention_heads\":32,\"num_hidden_layers\":32,\"num_key_value_heads\":8,"
+                     "\"rms_norm_eps\":1e-05,\"rope_theta\":500000.0,\"tie_word_embeddings\":false,"
+                     "\"vocab_size\":128256}";
+    if (T_CHECK(t, cfg_parse(&c, l3, strlen(l3), "config.json", &e) == ABL_OK)) {
+        need = model_mem_estimate(&c, 512, &w);
+        t_note(t, "Llama-3-8B: %lld parameters, %.2f GB as F32, %.2f GB with a 512-token pass",
+               cfg_param_count(&c), w / 1e9, need / 1e9);
+        T_CHECK(t, cfg_param_count(&c) == 8030261248LL && w > 32.0e9 && w < 32.2e9);
+    }
 }

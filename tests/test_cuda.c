@@ -560,13 +560,13 @@ static void zero_attn(void *user, int layer, hook_point p, float *x, const fwd_b
 static void forward_pair(tctx *t, model *m, fwd_batch *b, const run_plan *plan, const char *what,
                          double tol)
 {
-    model_backend *be = m->backend;
+    backend *be = m->be;
     float *lp = malloc((size_t)b->n_score * sizeof(float));
     uint8_t *top = malloc((size_t)b->n_score);
     abl_err e = {0};
-    m->backend = NULL; /* the CPU pass */
+    m->be = &m->cpu; /* the CPU pass */
     abl_status s = model_forward(m, b, plan, &e);
-    m->backend = be;
+    m->be = be;
     if (ok(t, s, &e, what)) {
         memcpy(lp, b->score_lp, (size_t)b->n_score * sizeof(float));
         memcpy(top, b->score_top1, (size_t)b->n_score);
@@ -614,16 +614,36 @@ static void check_device_forward(tctx *t, const char *dir, const char *golden_pa
         float *res = malloc((size_t)T * D * sizeof(float));
         grab gr = {L / 2, HOOK_RESID_PRE, res, (size_t)T * D};
         run_plan pc = {.hook = grab_hook, .hook_user = &gr, .hook_mask = 1u << HOOK_RESID_PRE};
-        model_backend *be = m->backend;
-        m->backend = NULL;
+        backend *be = m->be;
+        m->be = &m->cpu;
         T_CHECK(t, model_forward(m, &b, &pc, &e) == ABL_OK);
-        m->backend = be;
+        m->be = be;
         run_plan pr = {.start_layer = L / 2, .resume = res};
         forward_pair(t, m, &b, &pr, "resume from block L/2", tol);
         /* a writing hook on the device equals a skip */
         zero_at zl = {L - 1, D};
         run_plan pz = {.hook = zero_attn, .hook_user = &zl, .hook_mask = 1u << HOOK_ATTN_OUT};
         forward_pair(t, m, &b, &pz, "hook zeroing attn_out", tol);
+        /* top-k on the device against the CPU: the same ids (but near ties), log-probs close */
+        enum { K = 5 };
+        int32_t *ic = malloc((size_t)b.n_score * K * sizeof(int32_t));
+        int32_t *ig = malloc((size_t)b.n_score * K * sizeof(int32_t));
+        float *lc = malloc((size_t)b.n_score * K * sizeof(float));
+        float *lg = malloc((size_t)b.n_score * K * sizeof(float));
+        run_plan kc = {.topk = K, .topk_ids = ic, .topk_lp = lc};
+        run_plan kg = {.topk = K, .topk_ids = ig, .topk_lp = lg};
+        m->be = &m->cpu;
+        T_CHECK(t, model_forward(m, &b, &kc, &e) == ABL_OK);
+        m->be = be;
+        if (ok(t, model_forward(m, &b, &kg, &e), &e, "top-k")) {
+            int bad = 0;
+            for (int i = 0; i < b.n_score * K; i++)
+                bad += ic[i] != ig[i];
+            t_close_f32(t, "top-k log-probs", lg, lc, (size_t)b.n_score * K, tol, 0);
+            t_note(t, "top-%d: %d of %d ids differ (near ties)", K, bad, b.n_score * K);
+            T_CHECK(t, bad <= b.n_score * K / 50);
+        }
+        free(ic), free(ig), free(lc), free(lg);
         /* statistics on the device against hooks on the host */
         double *st_cpu = calloc((size_t)L * T * 3, sizeof(double));
         double *st_gpu = calloc((size_t)L * T * 3, sizeof(double));
@@ -631,10 +651,11 @@ static void check_device_forward(tctx *t, const char *dir, const char *golden_pa
         stats_hook sh = {D, pre, st_cpu};
         run_plan ps = {.hook = on_stats, .hook_user = &sh,
                        .hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_POST)};
-        m->backend = NULL;
+        m->be = &m->cpu;
         T_CHECK(t, model_forward(m, &b, &ps, &e) == ABL_OK);
-        m->backend = be;
-        if (ok(t, model_forward_cuda(m, &b, NULL, st_gpu, &e), &e, "stats")) {
+        m->be = be;
+        run_plan pg = {.block_stats = st_gpu};
+        if (ok(t, model_forward(m, &b, &pg, &e), &e, "stats")) {
             double worst = 0;
             for (size_t i = 0; i < (size_t)L * T * 3; i++) {
                 double r = fabs(st_gpu[i] - st_cpu[i]) / (fabs(st_cpu[i]) + 1e-12);

@@ -518,6 +518,67 @@ void test_model_topk_matches_full_logits(tctx *t)
     model_free(m);
 }
 
+/* dot3(resid_pre, resid_post) per block and row, by hooks on the host (test_cuda.c has a twin). */
+typedef struct {
+    int D;
+    float *pre;     /* (T, D) */
+    double *stats;  /* (L, T, 3) */
+} host_stats;
+
+static void host_stats_hook(void *user, int l, hook_point p, float *x, const fwd_batch *b)
+{
+    host_stats *h = user;
+    if (p == HOOK_RESID_PRE)
+        memcpy(h->pre, x, (size_t)b->n_tok * h->D * sizeof(float));
+    else if (p == HOOK_RESID_POST)
+        for (int r = 0; r < b->n_tok; r++)
+            kern.dot3(h->pre + (size_t)r * h->D, x + (size_t)r * h->D, h->D,
+                      h->stats + ((size_t)l * b->n_tok + r) * 3);
+}
+
+/* plan.block_stats on the CPU backend equals the same sums taken by hooks, bit for bit; with
+ * a resume only the blocks run are written, and the log-probs do not change. */
+void test_model_block_stats_match_hooks(tctx *t)
+{
+    tiny_fix f;
+    if (!tiny_open(t, &f, 2))
+        return;
+    size_t n = (size_t)f.L * f.T * 3;
+    double *hs = calloc(n, sizeof(double)), *bs = calloc(n, sizeof(double));
+    float *pre = malloc((size_t)f.T * f.D * sizeof(float));
+    float *res = malloc((size_t)f.T * f.D * sizeof(float));
+    abl_err err = {0};
+    if (!T_CHECK(t, hs && bs && pre && res))
+        goto done;
+    host_stats h = {f.D, pre, hs};
+    run_plan ph = {.hook = host_stats_hook, .hook_user = &h,
+                   .hook_mask = (1u << HOOK_RESID_PRE) | (1u << HOOK_RESID_POST)};
+    run_plan pb = {.block_stats = bs};
+    T_CHECK(t, !model_forward(f.m, &f.b, &ph, &err));
+    T_CHECK(t, !model_forward(f.m, &f.b, &pb, &err));
+    T_CHECK(t, !memcmp(f.lp0, f.b.score_lp, (size_t)f.b.n_score * sizeof(float)));
+    T_CHECK(t, !memcmp(hs, bs, n * sizeof(double)));
+    int l0 = f.L / 2;
+    grab gr = {l0, HOOK_RESID_PRE, res, (size_t)f.T * f.D};
+    run_plan pc = {.hook = grab_hook, .hook_user = &gr, .hook_mask = 1u << HOOK_RESID_PRE};
+    T_CHECK(t, !model_forward(f.m, &f.b, &pc, &err));
+    for (size_t i = 0; i < n; i++)
+        bs[i] = -1;
+    run_plan pr = {.start_layer = l0, .resume = res, .block_stats = bs};
+    T_CHECK(t, !model_forward(f.m, &f.b, &pr, &err));
+    size_t cut = (size_t)l0 * f.T * 3;
+    for (size_t i = 0; i < cut; i++)
+        if (bs[i] != -1) {
+            t_fail(t, "block_stats entry %zu of a block not run was written", i);
+            break;
+        }
+    T_CHECK(t, !memcmp(hs + cut, bs + cut, (n - cut) * sizeof(double)));
+    t_note(t, "(%d, %d, 3) block statistics bit-identical to the hooks' sums", f.L, f.T);
+done:
+    free(hs), free(bs), free(pre), free(res);
+    tiny_close(&f);
+}
+
 /* Output distributions and KL between two passes: the engine's KL(p_intact || q_skipped) equals
  * sum p log(p / q) computed here from both passes' probabilities; KL of a pass with itself is 0;
  * half-given outputs are refused. */
