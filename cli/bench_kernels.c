@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../kernels/kernels.h"
+#include "../base/list.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -239,20 +240,25 @@ int cli_bench_kernels(int argc, char **argv)
         reps = reps < 2 ? reps : 2;
     static const char *const known[] = {"ref", "avx2", "avx512", "neon", "sgemm", "attention",
                                         "rows"};
-    for (int li = 0; li < 2; li++) {
-        const char *list = li ? ops : variants;
-        for (const char *p = list; p && *p;) {
-            size_t n = strcspn(p, ",");
+    for (int li = 0; li < 2; li++) { /* through the one list parser, then known names only */
+        const char *list = li ? ops : variants, *flag = li ? "--ops" : "--variant";
+        abl_list l = {0, NULL};
+        abl_err err = {0};
+        if (list && abl_list_split(list, flag, &l, &err))
+            return cli_report(cmd, &err);
+        int bad = -1;
+        for (int k = 0; k < l.n && bad < 0; k++) {
             int ok = 0;
             for (int i = li ? 4 : 0; i < (li ? 7 : 4); i++)
-                ok |= strlen(known[i]) == n && !strncmp(p, known[i], n);
-            if (!ok) {
-                cli_error(cmd, "%s: unknown name '%.*s' (expected %s)", li ? "--ops" : "--variant",
-                          (int)n, p, li ? "sgemm, attention, rows" : "ref, avx2, avx512, neon");
-                return 2;
-            }
-            p += n + (p[n] == ',');
+                ok |= !strcmp(l.v[k], known[i]);
+            bad = ok ? -1 : k;
         }
+        if (bad >= 0)
+            cli_error(cmd, "%s: unknown name '%s' (expected %s)", flag, l.v[bad],
+                      li ? "sgemm, attention, rows" : "ref, avx2, avx512, neon");
+        abl_list_free(&l);
+        if (bad >= 0)
+            return 2;
     }
     int ms[8], nm = 0;
     for (const char *p = mlist; *p && nm < 8;) {
