@@ -208,7 +208,7 @@ static void print_estimate(const study_result *r, int device, int threads)
 static void print_plan(const study_budget *b, const char *budget, bool rate_given)
 {
     char d[32], tot[32];
-    printf("plan for --time %s: %s rate %.1f GFLOP/s%s\n", budget, rate_given ? "assumed" :
+    printf("plan for --time %s: %s rate %.4g GFLOP/s%s\n", budget, rate_given ? "assumed" :
            "measured", b->rate / 1e9, rate_given ? " (--rate)" : " (one timed work unit)");
     printf("%-14s %6s %6s %7s %8s %7s %7s %12s %8s %9s\n", "task", "pilot", "acc", "chance",
            "sd/item", "needs", "items", "tokens/pass", "TFLOP", "time");

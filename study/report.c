@@ -719,7 +719,7 @@ abl_status report_markdown(const study_result *r, const char *dir, abl_err *err)
         }
         fputc('\n', f);
     }
-    fprintf(f, "\n## Significant drops\n\n%ss whose drop's 95%% CI (above) excludes 0: "
+    fprintf(f, "\n## Significant drops\n\nRemoved %ss whose drop's 95%% CI (above) excludes 0: "
                "removing them costs (or helps) accuracy beyond the noise of these items.\n\n",
             r->unit_name);
     significant_lines(r, f, true);
