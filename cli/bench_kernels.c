@@ -104,6 +104,11 @@ static double probe_fma(int reps)
     return per * p.iters / t * 1e-9;
 }
 
+double cli_fma_peak_gflops(void)
+{
+    return probe_fma(5);
+}
+
 /* Read bandwidth over a buffer far larger than the caches, GB/s. */
 static double probe_read(kpool *pool, const float *buf, size_t n, int reps)
 {

@@ -23,10 +23,13 @@ int cli_bench(int argc, char **argv);
 int cli_bench_tokenizer(int argc, char **argv); /* `ablate bench tokenizer` (cli/bench_tokenizer.c) */
 /* `ablate bench forward` (cli/bench_forward.c), dispatched by cli_bench. */
 int cli_bench_forward(int argc, char **argv);
-/* `ablate bench kernels` (cli/bench_kernels.c) and `ablate bench study` (owned by the study;
- * cli/bench_stubs.c holds a weak "not built yet" default). argv[0] is the bench name. */
+/* `ablate bench kernels` (cli/bench_kernels.c) and `ablate bench study` (cli/cmd_run.c: the
+ * run options, --estimate, plus the study's own figures). argv[0] is the bench name. */
 int cli_bench_kernels(int argc, char **argv);
 int cli_bench_study(int argc, char **argv);
+/* One core's FMA peak of the active kernel variant, GFLOP/s, measured now (best of 5 probes,
+ * about 0.1 s); kern_init must have run. */
+double cli_fma_peak_gflops(void);
 /* `ablate bench --device cuda ...` (cli/bench_cuda.c): SGEMM TFLOPS at the model's shapes (F32
  * and TF32), attention and prefill timings. argv[0] is "bench". Returns the exit status (0 ok,
  * 1 failure, 2 usage). Without a CUDA backend or GPU it prints kc_init's one-line error and

@@ -232,7 +232,54 @@ static void print_plan(const study_budget *b, const char *budget, bool rate_give
     fflush(stdout);
 }
 
+/* The study's own figures (`ablate bench study`): what the sweep costs in full passes of the
+ * model, the rate of its timed work unit as a share of this machine's FMA peak, and how busy the
+ * threads were during that unit. */
+static void print_bench(const study_result *r, int device, int threads)
+{
+    double all = 0, pass = 0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        all += r->tasks[t].flops;
+        pass += r->tasks[t].pass_flops;
+    }
+    int nt = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    printf("\nstudy figures (bench study)\n");
+    printf("sweep cost          %.2f full-pass equivalents (intact + %d removals%s; without "
+           "resuming from the cached residual: %d)\n", pass > 0 ? all / pass : 0.0, r->n_units,
+           r->prune_k > 0 ? " + pruning" : "", 1 + r->n_units + 2 * r->prune_k);
+    if (r->probe_seconds <= 0) {
+        printf("rate                nothing timed (--rate given)\n");
+        return;
+    }
+    printf("rate                %.1f GFLOP/s in one work unit of %lld tokens x %d passes "
+           "(%.2f s)\n", r->flops_per_s / 1e9, r->probe_tokens, 1 + r->n_units,
+           r->probe_seconds);
+    if (device == 1) {
+        printf("peak                (GPU: see `ablate bench --device cuda`)\n");
+        return;
+    }
+    double peak = cli_fma_peak_gflops() * nt;
+    printf("share of FMA peak   %.0f%% of %.1f GFLOP/s (%d threads x the one-core FMA peak "
+           "measured now)\n", peak > 0 ? 100 * r->flops_per_s / 1e9 / peak : 0.0, peak, nt);
+    printf("CPU utilisation     %.0f%% of %d threads (%.2f CPU-s in %.2f s wall)\n",
+           100 * r->probe_cpu_seconds / r->probe_seconds / nt, nt, r->probe_cpu_seconds,
+           r->probe_seconds);
+}
+
+static int run_cmd(int argc, char **argv, bool bench);
+
 int cli_run(int argc, char **argv)
+{
+    return run_cmd(argc, argv, false);
+}
+
+int cli_bench_study(int argc, char **argv)
+{
+    return run_cmd(argc, argv, true);
+}
+
+/* `ablate run` and `ablate bench study` (= run --estimate plus the study's figures). */
+static int run_cmd(int argc, char **argv, bool bench)
 {
     double t_cli = ev_now();
     study_opts o = study_opts_default();
@@ -255,7 +302,16 @@ int cli_run(int argc, char **argv)
             if (bad)
                 return 2;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
+            if (bench)
+                printf("usage: ablate bench study [run options]\n"
+                       "Plans the study of `ablate run` with the same options, times one work\n"
+                       "unit, prints the --estimate table, then the study's own figures: the\n"
+                       "sweep's cost in full-pass equivalents, the rate as a share of the FMA peak\n"
+                       "of this machine (threads x one core's, measured now), and the CPU\n"
+                       "utilisation of the timed unit. Runs nothing else, writes nothing.\n"
+                       "Run options: see `ablate run --help`.\n");
+            else
+                usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
             o.progress = false;
@@ -366,6 +422,8 @@ int cli_run(int argc, char **argv)
     o.data_dir = c.data_dir;
     o.seed = c.seed;
     o.threads = c.threads;
+    if (bench)
+        o.estimate = true;
     if (o.n_shards > 0 && (o.no_compute || o.estimate)) {
         cli_error("run", "--shard: not with %s", o.no_compute ? "--no-compute" : "--estimate "
                   "(use --estimate --shards N)");
@@ -452,6 +510,8 @@ int cli_run(int argc, char **argv)
     }
     if (r->estimated) {
         print_estimate(r, o.device, o.threads);
+        if (bench)
+            print_bench(r, o.device, o.threads);
         study_result_free(r);
         return 0;
     }

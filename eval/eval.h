@@ -268,4 +268,7 @@ void ev_fmt_duration(char *buf, size_t cap, double seconds);
 /* Monotonic wall clock in seconds. */
 double ev_now(void);
 
+/* CPU time of this process (user + system, every thread) in seconds; 0 when unknown. */
+double ev_cpu_seconds(void);
+
 #endif

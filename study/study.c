@@ -382,6 +382,7 @@ abl_status study_run(const study_opts *o, study_result **out, abl_err *err)
     if (o->estimate) {
         r->estimated = true;
         r->probe_seconds = c.probe_s;
+        r->probe_cpu_seconds = c.probe_cpu;
         r->probe_flops = c.probe_flops;
         r->probe_tokens = c.probe_tok;
         r->flops_per_s = o->rate > 0 ? o->rate : c.probe_s > 0 ? c.probe_flops / c.probe_s : 0;

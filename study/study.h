@@ -173,6 +173,7 @@ typedef struct {
     /* estimate mode (study_opts.estimate): the timed work unit and the rate it gave */
     bool estimated;
     double probe_seconds, probe_flops, flops_per_s;
+    double probe_cpu_seconds;   /* process CPU time (all threads) of the timed work unit */
     long long probe_tokens;
     double *shard_flops;        /* (estimate_shards) work of each shard, or NULL */
     int n_shard_est;

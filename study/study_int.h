@@ -204,7 +204,7 @@ typedef struct {
     bool show;
     long long work_total;
     /* estimate mode: the one timed work unit */
-    double probe_s, probe_flops;
+    double probe_s, probe_flops, probe_cpu; /* probe_cpu: process CPU-s of the timed unit */
     long long probe_tok;
 } study_ctx;
 

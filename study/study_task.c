@@ -262,12 +262,13 @@ static abl_status estimate_task(study_ctx *c, const ev_task *t, ev_plan *plan, s
     abl_status s = c->o->pilot ? pilot_task(c, t, T, err) : ABL_OK;
     if (s || c->o->rate > 0 || c->probe_s > 0 || plan->n_batches == 0)
         return s;
-    double t0 = ev_now();
+    double t0 = ev_now(), cpu0 = ev_cpu_seconds();
     su->eb = &plan->batches[0];
     s = sweep_compute(c, su, err);
     if (s)
         return s;
     c->probe_s = ev_now() - t0;
+    c->probe_cpu = ev_cpu_seconds() - cpu0;
     c->probe_flops = study_sweep_flops(&c->sw, &plan->batches[0].fb, c->unit_layer, c->n_units);
     c->probe_tok = plan->batches[0].fb.n_tok;
     return ABL_OK;
