@@ -261,8 +261,15 @@ fi
 put "gpu-check wall time" "$(since "$T0") s" "<= 480 s"
 
 # ---- the table ------------------------------------------------------------------------------
+# the commit, and "+ changes" when the tree differs from it (a copied working tree, say)
+rev() {
+  local r
+  r=$(git rev-parse --short HEAD 2>/dev/null) || { echo '?'; return; }
+  if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null | head -n 1)" ]; then
+    echo "$r + changes"; else echo "$r"; fi
+}
 table() {
-  echo "gpu-check $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(
+  echo "gpu-check $(rev) on $(
     if [ "$DEV" = cuda ]; then "$SMI" --query-gpu=name,memory.total --format=csv,noheader |
       head -n 1; else echo "CPU rehearsal ($(nproc) cores)"; fi)"
   awk -F'\t' '{ printf "%-52s %-s%s\n", $1, $2, ($3 == "" ? "" : "   [target " $3 "]") }' "$RES"
