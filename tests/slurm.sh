@@ -30,7 +30,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
 # ---- submit.sh without Slurm: the sbatch commands it would run, and what it refuses ------------
 dry() { "$submit" --ablate "$BIN" --dry-run "$@" 2>&1; }
-out=$(dry --shards 8 --cpus 16 -- --tasks piqa --out runs/x)
+out=$(dry --shards 8 --cpus 16 -- --tasks piqa --prune 3 --out runs/x)
 if [ "$(echo "$out" | grep -c '^sbatch')" = 3 ] && echo "$out" | grep -q -- '--array=0-7 .*--cpus-per-task=16 .* shard 8 ' &&
   echo "$out" | grep -q -- '--dependency=afterok:ROUND2 .* report '; then
   ok submit_dry_run_two_rounds
@@ -43,6 +43,12 @@ if [ "$(echo "$out" | grep -c '^sbatch')" = 2 ] && echo "$out" | grep -q -- '--a
   ok submit_dry_run_gpus_one_round
 else
   bad submit_dry_run_gpus_one_round "$out"
+fi
+out=$(dry --shards 4 -- --tasks piqa)
+if [ "$(echo "$out" | grep -c '^sbatch')" = 2 ] && ! echo "$out" | grep -q ROUND2; then
+  ok submit_dry_run_default_one_round
+else
+  bad submit_dry_run_default_one_round "$out"
 fi
 refused=0
 for args in "--shards 0 --" "--only 2 --shards 2 --" "--rounds 3 --" "-- --threads 4" "-- --shard 0/2" "--bogus --"; do

@@ -8,7 +8,7 @@ usage() {
 usage: tools/slurm/submit.sh [options] -- RUN-OPTIONS...
 
 Submits `ablate run RUN-OPTIONS --shard I/N` as a Slurm job array (task I = shard I); when the
-study prunes (--prune K > 0, the default 3) a second round of the same array, which runs each
+study prunes (--prune K > 0; the default is 0) a second round of the same array, which runs each
 shard's pruning units once every shard's sweep is done; then a report job that runs
 `ablate run RUN-OPTIONS --no-compute`: it writes the reports, byte for byte those of the
 one-process run `ablate run RUN-OPTIONS`, or names the shards still missing and fails. Each job
@@ -23,7 +23,7 @@ options:
   --only LIST        the first round runs only these shards, e.g. 3 or 1,5-7 (rerun shards that
                      died; they resume from their journals); the second round and the report
                      job follow as usual
-  --rounds R         1 or 2 array rounds (default: 2, or 1 with --prune 0 in RUN-OPTIONS)
+  --rounds R         1 or 2 array rounds (default: 2 with --prune K > 0 in RUN-OPTIONS, else 1)
   --max-running M    at most M array tasks at once (--array=...%M)
   --partition P      Slurm partition of every job
   --time T           time limit of each shard (Slurm syntax, e.g. 2:00:00); size it from
@@ -78,10 +78,11 @@ if [ -n "$only" ]; then
     done
   done
 fi
-# The options this script sets per job must not come twice; --prune 0 needs no second round.
-prev="" prune_off=0
+# The options this script sets per job must not come twice; only --prune K > 0 (the run's
+# default is 0) needs a second round.
+prev="" prune_on=0
 for o in "${run_opts[@]}"; do
-  { [ "$prev" = --prune ] && [[ "$o" =~ ^0+$ ]]; } || [[ "$o" =~ ^--prune=0+$ ]] && prune_off=1
+  { [ "$prev" = --prune ] && [[ "$o" =~ ^0*[1-9][0-9]*$ ]]; } || [[ "$o" =~ ^--prune=0*[1-9][0-9]*$ ]] && prune_on=1
   prev=$o
   case "$o" in
     --shard | --shard=* | --shards | --shards=* | --threads | --threads=* | --no-compute | --estimate)
@@ -91,7 +92,7 @@ for o in "${run_opts[@]}"; do
   esac
 done
 
-[ -n "$rounds" ] || rounds=$((prune_off ? 1 : 2))
+[ -n "$rounds" ] || rounds=$((prune_on ? 2 : 1))
 [[ "$rounds" =~ ^[12]$ ]] || die "--rounds must be 1 or 2, got '$rounds'"
 
 here=$(cd "$(dirname "$0")" && pwd)
