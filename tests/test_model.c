@@ -635,17 +635,11 @@ done:
  * half-given outputs are refused. */
 void test_model_kl_between_passes(tctx *t)
 {
-    kern_init(NULL, NULL);
-    model *m = load(t, TINY_DIR, 1);
-    golden *g = m ? golden_load(t, "tests/golden/tiny_forward.txt", model_config(m)->d_model)
-                  : NULL;
-    fwd_batch b;
-    if (!g || !teacher_batch(g, &b)) {
-        golden_free(g);
-        model_free(m);
+    tiny_fix f;
+    if (!tiny_open(t, &f, 1))
         return;
-    }
-    int S = b.n_score, V = model_config(m)->vocab, L = model_config(m)->n_layers;
+    model *m = f.m;
+    int S = f.b.n_score, V = model_config(m)->vocab, L = f.L;
     float *p = malloc(sizeof(float) * (size_t)S * V), *q = malloc(sizeof(float) * (size_t)S * V);
     double *hp = malloc(sizeof(double) * (size_t)S), *hq = malloc(sizeof(double) * (size_t)S);
     double *kl = malloc(sizeof(double) * (size_t)S), *kl0 = malloc(sizeof(double) * (size_t)S);
@@ -656,8 +650,8 @@ void test_model_kl_between_passes(tctx *t)
     run_plan ablated = {.skip_attn = skip, .skip_mlp = skip, .probs_out = q, .negent_out = hq,
                         .kl_probs = p, .kl_negent = hp, .kl_out = kl};
     run_plan same = {.kl_probs = p, .kl_negent = hp, .kl_out = kl0};
-    if (p && q && hp && hq && kl && kl0 && !model_forward(m, &b, &intact, &err) &&
-        !model_forward(m, &b, &ablated, &err) && !model_forward(m, &b, &same, &err)) {
+    if (p && q && hp && hq && kl && kl0 && !model_forward(m, &f.b, &intact, &err) &&
+        !model_forward(m, &f.b, &ablated, &err) && !model_forward(m, &f.b, &same, &err)) {
         double worst = 0, worst0 = 0, mean = 0;
         for (int i = 0; i < S; i++) {
             double ref = 0, mass = 0;
@@ -676,9 +670,9 @@ void test_model_kl_between_passes(tctx *t)
                mean, worst, worst0);
         T_CHECK(t, worst < 1e-5 && worst0 < 1e-5 && mean > 1e-3);
         run_plan bad = {.probs_out = p};
-        T_CHECK(t, model_forward(m, &b, &bad, &err) == ABL_E_ARG);
+        T_CHECK(t, model_forward(m, &f.b, &bad, &err) == ABL_E_ARG);
         run_plan bad2 = {.kl_out = kl, .kl_probs = p};
-        T_CHECK(t, model_forward(m, &b, &bad2, &err) == ABL_E_ARG);
+        T_CHECK(t, model_forward(m, &f.b, &bad2, &err) == ABL_E_ARG);
     } else {
         t_fail(t, "forward: %s", err.msg);
     }
@@ -688,7 +682,5 @@ void test_model_kl_between_passes(tctx *t)
     free(hq);
     free(kl);
     free(kl0);
-    batch_free(&b);
-    golden_free(g);
-    model_free(m);
+    tiny_close(&f);
 }
