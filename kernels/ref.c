@@ -87,22 +87,6 @@ static void k_rmsnorm_f32_ref(float *y, const float *x, const float *g, int m, i
     }
 }
 
-static void k_rope_f32_ref(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
-                           const float *sin_t)
-{
-    int half = dh / 2;
-    for (int i = 0; i < t; i++) {
-        const float *c = cos_t + (size_t)pos[i] * half, *s = sin_t + (size_t)pos[i] * half;
-        for (int hh = 0; hh < nh; hh++) {
-            float *xr = x + ((size_t)i * nh + hh) * dh;
-            for (int j = 0; j < half; j++) {
-                float x0 = xr[j], x1 = xr[j + half];
-                xr[j] = x0 * c[j] - x1 * s[j];
-                xr[j + half] = x1 * c[j] + x0 * s[j];
-            }
-        }
-    }
-}
 
 static void k_swiglu_f32_ref(float *out, const float *gate, const float *up, size_t n)
 {
@@ -187,6 +171,13 @@ static void k_rope_part_f32_ref(float *x, int t, int nh, int dh, int rot, const 
             }
         }
     }
+}
+
+/* Full rotary: every dimension of each head rotated (the partial kernel with rot = dh). */
+static void k_rope_f32_ref(float *x, int t, int nh, int dh, const int32_t *pos, const float *cos_t,
+                           const float *sin_t)
+{
+    k_rope_part_f32_ref(x, t, nh, dh, dh, pos, cos_t, sin_t);
 }
 
 static void k_clamp_f32_ref(float *x, size_t n, float c)
